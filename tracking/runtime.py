@@ -100,6 +100,11 @@ def torchvision_cpu_nms_fallback() -> bool:
     lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
     lib.impl("qnms", _nms_cpu, "CPU")
     globals()["_fallback_library"] = lib  # keep the registration alive for the process lifetime
+    # torchvision.ops.nms asks torchvision.extension._has_ops() first, which is False when _C failed
+    # to load. With nms registered, say yes; any other C op still fails with "operator does not exist".
+    import torchvision.extension
+
+    torchvision.extension._has_ops = lambda: True
     return True
 
 
