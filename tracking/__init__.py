@@ -7,3 +7,7 @@ Every part sits behind one small interface and is chosen by name:
   SOT trackers   -> tracking.sot.create_sot(name, ...)
 Frame indices are 0-based everywhere inside the engine; MOTChallenge files are 1-based.
 """
+
+from .runtime import set_process_environment
+
+set_process_environment()

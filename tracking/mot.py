@@ -341,7 +341,7 @@ class MultiObjectTracker:
             from_det = 0 <= i < len(dets)
             out.append(
                 TrackedObject(
-                    track_id=int(tid),
+                    track_id=int(tid) + 1,  # boxmot counts from 0; Trackroom and MOTChallenge from 1
                     xyxy=np.array([x1, y1, x2, y2], np.float32),
                     conf=float(conf),
                     cls=int(cls),

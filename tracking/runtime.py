@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 _configured = False
+omp_passive_effective: bool | None = None  # did OMP_WAIT_POLICY=PASSIVE reach torch? (set once)
 
 
 def data_dir() -> Path:
@@ -21,15 +23,31 @@ def data_dir() -> Path:
     return Path(os.environ.get("TRACKROOM_DATA_DIR", default)).resolve()
 
 
-def configure_offline() -> None:
-    global _configured
-    if _configured:
-        return
+def set_process_environment() -> None:
+    """Environment only, no imports: runs when ``tracking`` is imported, before anything can load
+    torch, ultralytics or boxmot (boxmot imports ultralytics, which reads these at import time)."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     os.environ.setdefault("YOLO_VERBOSE", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    cfg = Path(os.environ.setdefault("YOLO_CONFIG_DIR", str(data_dir() / "ultralytics")))
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(data_dir() / "ultralytics"))
+    # torch's OpenMP workers spin at barriers by default; on a busy 2-core machine a descheduled one
+    # stalls the rest (one model on 2 threads measured 8x slower than on 1 under load). Read when torch
+    # loads, hence here; if torch is already loaded the setting comes too late, and detectors know it.
+    global omp_passive_effective
+    if omp_passive_effective is None:
+        omp_passive_effective = (
+            os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE" or "torch" not in sys.modules
+        )
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def configure_offline() -> None:
+    global _configured
+    if _configured:
+        return
+    set_process_environment()
+    cfg = Path(os.environ["YOLO_CONFIG_DIR"])
     font_dir = cfg / "Ultralytics"
     font_dir.mkdir(parents=True, exist_ok=True)
     # ultralytics' plotting asks for Arial from the internet; give it matplotlib's DejaVuSans.
