@@ -7,6 +7,7 @@ production hardening that ``manage.py check --deploy`` looks for; it then requir
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -107,6 +108,12 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Tests: a file, not Django's in-memory default, so the daphne and worker processes the
+            # end-to-end tests start can open the same test database. One file per test process.
+            "TEST": {
+                "NAME": os.environ.get("TRACKROOM_SQLITE_TEST_FILE")
+                or str(Path(tempfile.gettempdir()) / f"trackroom-test-{os.getpid()}.sqlite3"),
+            },
         }
     }
 
@@ -137,12 +144,14 @@ TRACKROOM_MAX_VIDEO_BYTES = int(os.environ.get("TRACKROOM_MAX_VIDEO_BYTES", 4 * 
 TRACKROOM_MAX_VIDEO_PIXELS = int(os.environ.get("TRACKROOM_MAX_VIDEO_PIXELS", 8192 * 8192))
 TRACKROOM_MAX_VIDEO_SIDE = int(os.environ.get("TRACKROOM_MAX_VIDEO_SIDE", 8192))
 TRACKROOM_MAX_CHUNK_FRAMES = 64
+TRACKROOM_MAX_MODEL_BYTES = int(os.environ.get("TRACKROOM_MAX_MODEL_BYTES", 512 * 1024**2))  # uploaded .pt / .onnx
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: a request without credentials then gets 401 with WWW-Authenticate, not 403.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -170,8 +179,13 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # --- channels -------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # socket_timeout above channels_redis' 5 s blocking BZPOPMIN: redis-py 8 defaults to 5 s, which tears
+    # every idle WebSocket down (channels_redis#422, redis-py#4091).
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+        }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

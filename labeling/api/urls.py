@@ -29,4 +29,6 @@ urlpatterns = [
     path("projects/<int:project_pk>/", include(project_router.urls)),
     path("", include(router.urls)),
     path("", include("labeling.api.video_urls")),
+    path("", include("labeling.api.job_urls")),
+    path("", include("labeling.api.model_urls")),
 ]

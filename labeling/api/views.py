@@ -25,7 +25,7 @@ from labeling import selectors
 from labeling.models import JobKind, JobStatus
 from labeling.permissions import ANNOTATE, MANAGE, OWN, READ, has_role, require_role
 from labeling.services import annotations as annotation_services
-from labeling.services import jobs as job_services
+from labeling.services import job_runs
 from labeling.services import projects as project_services
 from labeling.services.annotations import BulkInvalid, FigureConflict
 
@@ -581,7 +581,7 @@ class JobViewSet(TrackroomAPIMixin, viewsets.ReadOnlyModelViewSet):
     def cancel(self, request, pk=None):
         job = self.get_object()
         require_role(request.user, job.project_id, ANNOTATE)
-        job = job_services.request_cancel(job=job)
+        job = job_runs.cancel_job(job=job)
         return Response(s.JobSerializer(job).data)
 
 

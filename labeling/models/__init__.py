@@ -2,16 +2,19 @@
 
 Project ─┬─ Membership (user, role)
          ├─ LabelClass (shape kind, colour, skeleton template)
+         ├─ DetectorModel (an uploaded YOLO model: format, task, class names)
          ├─ Video ── Track (one annotated object) ── Figure (its shape on one frame)
          └─ Job (a unit of machine work: track, auto-track, render, training, …)
 """
 
 from .annotations import Figure, FigureSource, Track
+from .detector_models import DetectorModel, ModelFormat, ModelTask
 from .jobs import Job, JobKind, JobStatus
 from .projects import LabelClass, Membership, Project, Role, ShapeKind
 from .videos import Video, VideoStatus
 
 __all__ = [
+    "DetectorModel",
     "Figure",
     "FigureSource",
     "Job",
@@ -19,6 +22,8 @@ __all__ = [
     "JobStatus",
     "LabelClass",
     "Membership",
+    "ModelFormat",
+    "ModelTask",
     "Project",
     "Role",
     "ShapeKind",

@@ -244,7 +244,7 @@ def track_create(
         )
     try:
         with transaction.atomic():
-            return Track.objects.create(
+            track = Track.objects.create(
                 video=video,
                 label=label,
                 number=number,
@@ -255,6 +255,9 @@ def track_create(
             )
     except IntegrityError:
         raise ValidationError(f"Track number {number} is already used in this video.") from None
+    if job is None:  # jobs announce their tracks inside their figure batches
+        _realtime().publish_track_change("created", track, user=user)
+    return track
 
 
 def _same_geometry(old: LabelClass, new: LabelClass) -> bool:
@@ -295,11 +298,28 @@ def track_update(
         track.attributes = attributes
     track.version += 1
     track.save()
+    _realtime().publish_track_change("updated", track)
     return track
 
 
 def track_delete(*, track: Track) -> None:
+    _realtime().publish_track_change("deleted", track)  # sent after commit; needs the row's fields now
     track.delete()
+
+
+def _realtime():
+    # Imported late: realtime imports models and channels, and services are imported at start-up.
+    from labeling import realtime
+
+    return realtime
+
+
+def _after_person_edit(figure: Figure, user, action: str) -> None:
+    """Push a person's edit to everyone on the video and, if they want it, re-track the object."""
+    from labeling.services.job_runs import maybe_auto_track_after_edit
+
+    _realtime().publish_figure_change(action, figure, user=user)
+    maybe_auto_track_after_edit(figure, user)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +352,7 @@ def figure_create(
     user = user if getattr(user, "is_authenticated", False) else None
     try:
         with transaction.atomic():
-            return Figure.objects.create(
+            figure = Figure.objects.create(
                 track=track,
                 video_id=track.video_id,
                 frame=frame,
@@ -353,6 +373,9 @@ def figure_create(
         raise ValidationError(
             f"Track {track.number} already has a figure on frame {frame}; update that one (or use the bulk endpoint)."
         ) from None
+    if job is None:
+        _after_person_edit(figure, user, "created")
+    return figure
 
 
 UNSET = object()
@@ -401,6 +424,7 @@ def figure_update(
             "here is the current one — reapply your change to it.",
             current=current,
         )
+    _after_person_edit(current, user, "updated")
     return current
 
 
@@ -411,6 +435,8 @@ def figure_delete(*, figure: Figure, version: int | None = None) -> None:
         query = query.filter(version=version)
     with transaction.atomic():
         deleted, _ = query.delete()
+    if deleted:
+        _realtime().publish_figure_change("deleted", figure)
     if not deleted:
         current = Figure.objects.filter(pk=figure.pk).first()
         if current is not None:
@@ -572,6 +598,8 @@ def figures_bulk_upsert(*, video: Video, items: list[dict], user=None) -> BulkRe
             "Someone else added figures on some of these frames at the same time; nothing was saved. Reload and retry.",
             items=[],
         ) from None
+    _realtime().publish_figures_change("created", result.created, user=user)
+    _realtime().publish_figures_change("updated", result.updated, user=user)
     return result
 
 
