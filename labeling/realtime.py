@@ -58,28 +58,10 @@ def _iso(value) -> str | None:
 
 
 def figure_event_dict(f) -> dict:
-    """A figure as the REST API shows it (same keys), with JSON-safe values."""
-    return {
-        "id": f.pk,
-        "track": f.track_id,
-        "video": f.video_id,
-        "frame": f.frame,
-        "x1": f.x1,
-        "y1": f.y1,
-        "x2": f.x2,
-        "y2": f.y2,
-        "data": f.data,
-        "is_keyframe": f.is_keyframe,
-        "outside": f.outside,
-        "source": f.source,
-        "confidence": f.confidence,
-        "job": f.job_id,
-        "version": f.version,
-        "created_by": f.created_by_id,
-        "updated_by": f.updated_by_id,
-        "created_at": _iso(f.created_at),
-        "updated_at": _iso(f.updated_at),
-    }
+    """A figure exactly as the REST API shows it."""
+    from labeling.api.serializers import figure_to_dict  # late: the API layer imports services
+
+    return figure_to_dict(f)
 
 
 def track_event_dict(t) -> dict:

@@ -22,7 +22,6 @@ import ast
 import importlib.resources
 import math
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol

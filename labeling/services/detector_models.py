@@ -12,10 +12,7 @@ because the default model is not a row.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,14 +21,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.db import transaction
 from django.http import Http404
 
 from labeling.models import DetectorModel, Job, JobKind, JobStatus, ModelFormat, ModelTask, Project
+from labeling.services.uploads import StagedFile, stage_upload
 from tracking.errors import ModelLoadError
 
-COPY_CHUNK = 1024 * 1024
 DEFAULT_ID = "default"
 DEFAULT_NAME = "Default: YOLO11n pose (persons + 17 keypoints, bundled)"
 SUFFIX_TO_FORMAT = {".pt": ModelFormat.PT, ".onnx": ModelFormat.ONNX}
@@ -131,33 +127,13 @@ def get_model_entry(project: Project | int, model_id: str) -> ModelEntry:
 # ------------------------------------------------------------------------------------------ writes
 
 
-class _StagedFile(File):
-    """A file already on disk; FileSystemStorage moves it into place instead of copying it."""
-
-    def temporary_file_path(self) -> str:
-        return self.name
-
-
 def _stage(source, suffix: str) -> tuple[Path, str, int]:
     """Copy ``source`` (a file object) to MEDIA_ROOT/.incoming while hashing it and counting bytes."""
-    incoming = Path(settings.MEDIA_ROOT) / ".incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="model-", suffix=suffix, dir=incoming)
-    digest, size, limit = hashlib.sha256(), 0, max_model_bytes()
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if hasattr(source, "seek"):
-                source.seek(0)
-            while chunk := source.read(COPY_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise ModelTooLarge(too_large_message())
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp), digest.hexdigest(), size
+    if hasattr(source, "seek"):
+        source.seek(0)
+    return stage_upload(
+        source, prefix="model-", suffix=suffix, limit=max_model_bytes(), too_large=lambda: ModelTooLarge(too_large_message())
+    )
 
 
 def _quick_check(path: Path, display: str, fmt: str) -> None:
@@ -224,7 +200,7 @@ def detector_model_create(*, project: Project, source, name: str | None = None, 
                 size=size, checksum=checksum, uploaded_by=user if getattr(user, "is_authenticated", False) else None,
             )  # fmt: skip
             with open(staged, "rb") as handle:
-                model.file.save(original_name, _StagedFile(handle, name=str(staged)), save=False)
+                model.file.save(original_name, StagedFile(handle, name=str(staged)), save=False)
             stored_name = model.file.name
             model.save()
         return model

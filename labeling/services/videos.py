@@ -29,14 +29,13 @@ from pathlib import Path
 import cv2
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.db import transaction
 
 from labeling.models import Project, Video
+from labeling.services.uploads import COPY_CHUNK, StagedFile, stage_upload
 from tracking.errors import VideoError
 from tracking.video import MAX_FPS, FrameSource, VideoLimits, open_video, probe_video
 
-COPY_CHUNK = 1024 * 1024
 DEFAULT_JPEG_QUALITY = 90
 
 
@@ -60,13 +59,6 @@ def video_limits() -> VideoLimits:
     )
 
 
-class _StagedFile(File):
-    """A file already on disk; FileSystemStorage moves it into place instead of copying it."""
-
-    def temporary_file_path(self) -> str:
-        return self.name
-
-
 def _clean_name(name: str | None, fallback: str) -> str:
     name = (name or "").strip() or Path(fallback or "").name.strip() or "video"
     return name[:255]
@@ -74,23 +66,11 @@ def _clean_name(name: str | None, fallback: str) -> str:
 
 def _stage(source, display_name: str) -> tuple[Path, str, int]:
     """Copy ``source`` (a path or a file object) to MEDIA_ROOT/.incoming while hashing it."""
-    incoming = Path(settings.MEDIA_ROOT) / ".incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
     suffix = Path(display_name).suffix.lower()[:10] or ".bin"
-    fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=suffix, dir=incoming)
-    digest, size, limit = hashlib.sha256(), 0, max_video_bytes()
-    try:
-        with os.fdopen(fd, "wb") as out, _readable(source) as src:
-            while chunk := src.read(COPY_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise VideoTooLarge(too_large_message())
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp), digest.hexdigest(), size
+    with _readable(source) as src:
+        return stage_upload(
+            src, prefix="upload-", suffix=suffix, limit=max_video_bytes(), too_large=lambda: VideoTooLarge(too_large_message())
+        )
 
 
 @contextmanager
@@ -141,7 +121,7 @@ def video_create(
                 uploaded_by=user if getattr(user, "is_authenticated", False) else None,
             )
             with open(staged, "rb") as handle:
-                video.file.save(Path(original_name).name, _StagedFile(handle, name=str(staged)), save=False)
+                video.file.save(Path(original_name).name, StagedFile(handle, name=str(staged)), save=False)
             stored_name = video.file.name
             video.save()
         return video

@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from .. import detectors as _detectors  # noqa: F401 - sets the OpenMP wait policy before anything loads torch
 from ..errors import TrackroomError
 
 

@@ -1,0 +1,43 @@
+"""Uploaded files (videos, models) are copied to MEDIA_ROOT/.incoming while hashed and counted, checked
+there, and only then moved into their FileField: a refused upload leaves nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+
+COPY_CHUNK = 1024 * 1024
+
+
+class StagedFile(File):
+    """A file already on disk; FileSystemStorage moves it into place instead of copying it."""
+
+    def temporary_file_path(self) -> str:
+        return self.name
+
+
+def stage_upload(src, *, prefix: str, suffix: str, limit: int, too_large: Callable[[], Exception]):
+    """Copy the readable ``src`` into MEDIA_ROOT/.incoming; return (path, sha256 hex, size in bytes).
+    Raises ``too_large()`` as soon as more than ``limit`` bytes arrive; never leaves a partial file."""
+    incoming = Path(settings.MEDIA_ROOT) / ".incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=incoming)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := src.read(COPY_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise too_large()
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp), digest.hexdigest(), size
