@@ -28,15 +28,9 @@ from typing import Protocol
 
 import numpy as np
 
-from . import runtime
 from .errors import ModelLoadError, TrackroomError, UnknownNameError, WeightsNotFoundError
 from .runtime import configure_offline
 from .types import Detections
-
-# tracking/__init__ sets OMP_WAIT_POLICY=PASSIVE before torch can load (see runtime.py for why). If
-# torch was loaded earlier without it, detectors avoid OpenMP teams and run one single-threaded replica
-# per core instead (see YoloDetector).
-_OMP_PASSIVE = bool(runtime.omp_passive_effective)
 
 WEIGHT_SUFFIXES = (".pt", ".onnx")
 TASKS = ("detect", "segment", "pose")
@@ -177,12 +171,12 @@ def inspect_model(path: str | Path) -> dict:
 class YoloDetector:
     """Any ultralytics YOLO detect / segment / pose model (.pt through torch, .onnx through onnxruntime).
 
-    On CPU a .pt model uses every core (ultralytics itself leaves one idle): by default one replica
-    with ``cores`` torch threads. ``workers=N`` runs N independent replicas instead, each on its own
-    thread with ``cores // N`` torch threads, a call's frames split between them; replicas never wait
-    at each other's OpenMP barriers. That is the default when torch was loaded before this module could
-    make OpenMP threads sleep at barriers (see ``_OMP_PASSIVE``), where one team on a busy machine
-    stalls badly.
+    On CPU a .pt model uses every core (ultralytics itself leaves one idle): by default one
+    single-threaded replica per core (at most 4: replicas cost memory), each on its own thread, a
+    call's frames split between them. Replicas never wait at each other's OpenMP barriers: on 2 idle
+    cores, 2 replicas x 1 thread ran 4.55 fps where 1 replica x 2 threads ran 3.95-4.18 (PETS09,
+    imgsz 1152, benchmarks/track_speed.py --compare-workers), and under load one OpenMP team stalls
+    badly. ``workers=N`` picks another split (``cores // N`` threads each).
     """
 
     def __init__(
@@ -217,8 +211,7 @@ class YoloDetector:
         if self.device != "cpu" or self.format != "pt":
             self.workers = 1  # one GPU queue; onnxruntime has its own thread pool
         else:
-            default = 1 if _OMP_PASSIVE else min(cores, 4)  # replicas cost memory: at most 4
-            self.workers = max(1, min(int(workers or default), cores))
+            self.workers = max(1, min(int(workers or min(cores, 4)), cores))
         self.threads_per_worker = max(1, cores // self.workers)
         self._models = [model]  # replicas are loaded on first use, one per worker
         self._pool = None

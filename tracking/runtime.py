@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 _configured = False
-omp_passive_effective: bool | None = None  # did OMP_WAIT_POLICY=PASSIVE reach torch? (set once)
 
 
 def data_dir() -> Path:
@@ -33,12 +31,7 @@ def set_process_environment() -> None:
     os.environ.setdefault("YOLO_CONFIG_DIR", str(data_dir() / "ultralytics"))
     # torch's OpenMP workers spin at barriers by default; on a busy 2-core machine a descheduled one
     # stalls the rest (one model on 2 threads measured 8x slower than on 1 under load). Read when torch
-    # loads, hence here; if torch is already loaded the setting comes too late, and detectors know it.
-    global omp_passive_effective
-    if omp_passive_effective is None:
-        omp_passive_effective = (
-            os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE" or "torch" not in sys.modules
-        )
+    # loads, hence here.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
