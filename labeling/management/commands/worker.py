@@ -84,6 +84,9 @@ class Command(BaseCommand):
         if failed:
             self.stderr.write(f"Failed {len(failed)} job(s) whose worker had died: {failed}")
         worker = dramatiq.Worker(broker, queues=set(queues), worker_threads=threads, worker_timeout=POLL_MS)
+        # Dramatiq prefetches 2 messages per thread; jobs last seconds to hours, so a prefetched job
+        # would wait behind a busy worker while another sits idle. Take only what can start now.
+        worker.queue_prefetch = threads
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
