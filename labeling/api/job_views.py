@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -75,7 +74,6 @@ class RenderInput(_Input):
 
 
 class _JobStartView(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
     input_class: type[serializers.Serializer]
 
     def parse(self) -> dict:

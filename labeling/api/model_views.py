@@ -10,7 +10,6 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +18,7 @@ from labeling.models import Project
 from labeling.permissions import MANAGE, READ, require_role
 from labeling.services import detector_models as model_services
 
+from .errors import PlainErrorsMixin
 from .serializers import ErrorSerializer
 
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found, or in a project you are not a member of")
@@ -52,27 +52,8 @@ class DetectorModelUploadSerializer(serializers.Serializer):
                                  help_text="Defaults to the file name")  # fmt: skip
 
 
-def _flatten(errors) -> str:
-    if isinstance(errors, dict):
-        return "; ".join(
-            _flatten(v) if k in ("non_field_errors", "detail") else f"{k}: {_flatten(v)}" for k, v in errors.items()
-        )
-    if isinstance(errors, list):
-        return " ".join(_flatten(e) for e in errors)
-    return str(errors)
-
-
-class _ModelAPIView(APIView):
-    # Token first so a script without credentials gets 401 (+ WWW-Authenticate), not 403.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-
-    def handle_exception(self, exc):
-        if isinstance(exc, model_services.ModelTooLarge):
-            return Response({"detail": exc.messages[0]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        already_shaped = isinstance(getattr(exc, "detail", None), dict) and "detail" in exc.detail
-        if isinstance(exc, exceptions.ValidationError) and not already_shaped:
-            return Response({"detail": _flatten(exc.detail)}, status=status.HTTP_400_BAD_REQUEST)
-        return super().handle_exception(exc)
+class _ModelAPIView(PlainErrorsMixin, APIView):
+    too_large_error = model_services.ModelTooLarge
 
 
 class ProjectModelsView(_ModelAPIView):

@@ -17,7 +17,6 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -29,6 +28,7 @@ from labeling.permissions import MANAGE, READ, require_role
 from labeling.services import videos as video_services
 
 from . import video_serializers as s
+from .errors import PlainErrorsMixin
 
 
 class _Error(serializers.Serializer):
@@ -43,27 +43,8 @@ TOO_LARGE = OpenApiResponse(_Error, description="The file is over TRACKROOM_MAX_
 IMMUTABLE = "private, max-age=31536000, immutable"
 
 
-def _flatten(errors) -> str:
-    if isinstance(errors, dict):
-        return "; ".join(
-            _flatten(v) if k in ("non_field_errors", "detail") else f"{k}: {_flatten(v)}" for k, v in errors.items()
-        )
-    if isinstance(errors, list):
-        return " ".join(_flatten(e) for e in errors)
-    return str(errors)
-
-
-class VideoAPIMixin:
-    # Token first so a script without credentials gets 401 (+ WWW-Authenticate), not 403.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-
-    def handle_exception(self, exc):
-        if isinstance(exc, video_services.VideoTooLarge):
-            return Response({"detail": exc.messages[0]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        already_shaped = isinstance(getattr(exc, "detail", None), dict) and "detail" in exc.detail
-        if isinstance(exc, exceptions.ValidationError) and not already_shaped:
-            return Response({"detail": _flatten(exc.detail)}, status=status.HTTP_400_BAD_REQUEST)
-        return super().handle_exception(exc)
+class VideoAPIMixin(PlainErrorsMixin):
+    too_large_error = video_services.VideoTooLarge
 
     def parse(self, serializer_class, **kwargs) -> dict:
         serializer = serializer_class(data=self.request.data, **kwargs)

@@ -15,7 +15,6 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -57,10 +56,8 @@ def _summarise(errors) -> str:
 
 
 class TrackroomAPIMixin:
-    """Token first so a script without credentials gets 401 + WWW-Authenticate; the browser
-    uses its session (with CSRF enforced on writes)."""
-
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    """409 with the current state for figure conflicts, and field errors summed up in one "detail"
+    sentence (authentication comes from settings: token first, so no credentials gets 401)."""
 
     def handle_exception(self, exc):
         if isinstance(exc, FigureConflict):
