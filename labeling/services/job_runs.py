@@ -453,7 +453,7 @@ def maybe_auto_track_after_edit(figure: Figure, user) -> None:
                 return
             if not Figure.objects.filter(pk=figure_id, frame=frame).exists():
                 return
-            track = Track.objects.get(pk=track_id)
+            track = Track.objects.select_related("video__project").get(pk=track_id)
             since = timezone.now() - timedelta(seconds=AUTO_TRACK_DEBOUNCE_S)
             recent = (
                 Job.objects.filter(kind=JobKind.AUTO_TRACK, params__track=track_id, created_at__gte=since)
@@ -465,7 +465,11 @@ def maybe_auto_track_after_edit(figure: Figure, user) -> None:
             if recent is not None:
                 elapsed = (timezone.now() - recent).total_seconds()
                 delay_ms = max(0, int((AUTO_TRACK_DEBOUNCE_S - elapsed) * 1000))
-            start_auto_track_job(track=track, frame=frame, user=user, delay_ms=delay_ms, trigger="edit")
+            # Project setting "auto_track_tracker" (e.g. "csrt") picks the tracker; else the default for the shape.
+            tracker = (track.video.project.settings or {}).get("auto_track_tracker") or None
+            start_auto_track_job(
+                track=track, frame=frame, user=user, tracker=tracker, delay_ms=delay_ms, trigger="edit"
+            )
         except (ValidationError, TrackroomError) as error:
             logger.info("Auto-track after edit of figure %s not started: %s", figure_id, error)
         except Exception:  # noqa: BLE001

@@ -98,7 +98,7 @@ def test_loss_is_detected_when_object_disappears(vanishing_clip, name):
     assert all(not r.uncertain for r in results[:10])
 
 
-@pytest.mark.parametrize("name", ["csrt", "mil"])
+@pytest.mark.parametrize("name", ["csrt", "kcf"])  # deterministic: MIL samples at random (flaky here under load)
 def test_reacquires_after_disappearance(vanishing_clip, name):
     path, visible = vanishing_clip
     with open_video(path) as src:

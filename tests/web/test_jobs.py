@@ -270,7 +270,7 @@ def test_auto_track_on_edit_follows_the_setting_and_debounces(world, worker):
     maybe_auto_track_after_edit(figure, world.owner)  # setting off (default): nothing
     assert not Job.objects.filter(kind=JobKind.AUTO_TRACK).exists()
 
-    world.project.settings = {"auto_track": True}
+    world.project.settings = {"auto_track": True, "auto_track_tracker": "csrt"}  # CSRT: deterministic
     world.project.save()
     maybe_auto_track_after_edit(figure, world.owner)
     maybe_auto_track_after_edit(figure, world.owner)  # a second edit right after the first
@@ -291,7 +291,7 @@ def test_track_frame_and_render_jobs(world, worker, media):
     for number, oid in ((1, 1), (2, 2)):
         track = Track.objects.create(video=video, label=world.label, number=number)
         add_figure(track, 0, gt_box(clip, 0, oid))
-    job = wait_finished(job_runs.start_track_frame_job(video=video, frame=0))
+    job = wait_finished(job_runs.start_track_frame_job(video=video, frame=0, tracker="csrt"))  # MIL is random
     assert job.status == JobStatus.DONE, job.error
     for track in Track.objects.filter(video=video):
         assert_follows_from(Figure.objects.filter(job=job, track=track).values_list("frame", flat=True), 1, 39)
@@ -432,7 +432,7 @@ def test_editing_a_box_through_the_api_re_tracks_it_and_pushes_the_edit(world, w
     original_publish = realtime.publish
     realtime.publish = lambda video_id, event: pushed.append(event) or original_publish(video_id, event)
     try:
-        world.project.settings = {"auto_track": True}
+        world.project.settings = {"auto_track": True, "auto_track_tracker": "csrt"}
         world.project.save()
         track = Track.objects.create(video=world.video, label=world.label, number=1)
         figure = add_figure(track, 3, gt_box(world.clip, 3, 1))
@@ -444,7 +444,7 @@ def test_editing_a_box_through_the_api_re_tracks_it_and_pushes_the_edit(world, w
         wait_for(lambda: Job.objects.filter(kind=JobKind.AUTO_TRACK).exists(), what="an auto-track job")
         job = wait_finished(Job.objects.get(kind=JobKind.AUTO_TRACK))
         assert job.status == JobStatus.DONE, job.error
-        assert job.params["trigger"] == "edit"
+        assert job.params["trigger"] == "edit" and job.params["tracker"] == "csrt"
         assert_follows_from(Figure.objects.filter(job=job).values_list("frame", flat=True), 4, world.video.frame_count - 1)
         assert Figure.objects.get(pk=figure.pk).source == FigureSource.MANUAL  # the edited frame stays the person's
         assert any(e.get("type") == "figure.updated" for e in pushed), [e.get("type") for e in pushed]
