@@ -25,7 +25,7 @@ from django.db import transaction
 from django.http import Http404
 
 from labeling.models import DetectorModel, Job, JobKind, JobStatus, ModelFormat, ModelTask, Project
-from labeling.services.uploads import StagedFile, stage_upload
+from labeling.services.uploads import save_with_staged_file, stage_upload
 from tracking.errors import ModelLoadError
 
 DEFAULT_ID = "default"
@@ -184,7 +184,6 @@ def detector_model_create(*, project: Project, source, name: str | None = None, 
         raise ModelTooLarge(too_large_message(declared))
     display = ((name or "").strip() or Path(original_name).stem or "model")[:255]
     staged, checksum, size = _stage(source, suffix)
-    stored_name = None
     try:
         if size == 0:
             raise ModelLoadError(f"{original_name} is empty (0 bytes), not a model.")
@@ -194,20 +193,11 @@ def detector_model_create(*, project: Project, source, name: str | None = None, 
             raise ModelLoadError(f"{original_name} is a '{info['task']}' model; Trackroom uses detect, segment or pose models.")
         names = info["names"]
         class_names = [str(names.get(i, i)) for i in range(max(names) + 1)] if names else []
-        with transaction.atomic():
-            model = DetectorModel(
-                project=project, name=display, format=fmt, task=info["task"], class_names=class_names,
-                size=size, checksum=checksum, uploaded_by=user if getattr(user, "is_authenticated", False) else None,
-            )  # fmt: skip
-            with open(staged, "rb") as handle:
-                model.file.save(original_name, StagedFile(handle, name=str(staged)), save=False)
-            stored_name = model.file.name
-            model.save()
-        return model
-    except BaseException:
-        if stored_name:
-            DetectorModel._meta.get_field("file").storage.delete(stored_name)
-        raise
+        model = DetectorModel(
+            project=project, name=display, format=fmt, task=info["task"], class_names=class_names,
+            size=size, checksum=checksum, uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+        )  # fmt: skip
+        return save_with_staged_file(model, staged, original_name)
     finally:
         staged.unlink(missing_ok=True)
 

@@ -214,12 +214,21 @@ def _number(value, what: str, low: float, high: float) -> float:
 # ------------------------------------------------------------------------------------------- start
 
 
-def _enqueue(job: Job, delay_ms: int | None = None) -> None:
+def _queue_job(
+    video: Video, kind: str, params: dict, user, frames_total: int = 0, delay_ms: int | None = None
+) -> Job:
+    """The Job row first; the message to a worker and the "job.queued" push once it has committed."""
     from labeling.jobs.actors import ACTORS
 
-    actor = ACTORS[job.kind]
-    transaction.on_commit(lambda: actor.send_with_options(args=(job.pk,), delay=delay_ms or None))
-    realtime.publish_on_commit(job.video_id, lambda: {"type": "job.queued", "job": realtime.job_event_dict(job)})
+    actor = ACTORS[kind]
+    with transaction.atomic():
+        job = Job.objects.create(
+            project_id=video.project_id, video=video, kind=kind, params=params, frames_total=frames_total,
+            created_by=_user(user),
+        )  # fmt: skip
+        transaction.on_commit(lambda: actor.send_with_options(args=(job.pk,), delay=delay_ms or None))
+        realtime.publish_on_commit(job.video_id, lambda: {"type": "job.queued", "job": realtime.job_event_dict(job)})
+    return job
 
 
 def start_track_job(
@@ -276,13 +285,7 @@ def start_track_job(
         "start": start,
         "stop": stop,
     }
-    with transaction.atomic():
-        job = Job.objects.create(
-            project_id=video.project_id, video=video, kind=JobKind.TRACK, params=params,
-            frames_total=stop - start, created_by=_user(user),
-        )  # fmt: skip
-        _enqueue(job)
-    return job
+    return _queue_job(video, JobKind.TRACK, params, user, frames_total=stop - start)
 
 
 def _check_tracker(name: str, params: dict, fps: float) -> None:
@@ -359,11 +362,7 @@ def start_auto_track_job(
               "stop_frame": stop_frame, "trigger": trigger}  # fmt: skip
     with transaction.atomic():
         cancel_active_auto_tracks(track)
-        job = Job.objects.create(
-            project_id=video.project_id, video=video, kind=JobKind.AUTO_TRACK, params=params, created_by=_user(user)
-        )
-        _enqueue(job, delay_ms)
-    return job
+        return _queue_job(video, JobKind.AUTO_TRACK, params, user, delay_ms=delay_ms)
 
 
 def start_track_frame_job(*, video: Video, frame: int, user=None, direction: str = "forward", tracker=None) -> Job:
@@ -381,12 +380,7 @@ def start_track_frame_job(*, video: Video, frame: int, user=None, direction: str
         for kind in kinds:
             _check_sot_tracker(kind, tracker)
     params = {"frame": frame, "direction": direction, "tracker": tracker or None, "tracks": [t.pk for t in tracks]}
-    with transaction.atomic():
-        job = Job.objects.create(
-            project_id=video.project_id, video=video, kind=JobKind.TRACK_FRAME, params=params, created_by=_user(user)
-        )
-        _enqueue(job)
-    return job
+    return _queue_job(video, JobKind.TRACK_FRAME, params, user)
 
 
 def start_render_job(*, video: Video, user=None, start=None, stop=None, trail: int = 15) -> Job:
@@ -396,13 +390,7 @@ def start_render_job(*, video: Video, user=None, start=None, stop=None, trail: i
     if not 0 <= trail <= 300:
         raise ValidationError(f"trail must be 0..300 frames, got {trail}.")
     params = {"start": start, "stop": stop, "trail": trail}
-    with transaction.atomic():
-        job = Job.objects.create(
-            project_id=video.project_id, video=video, kind=JobKind.RENDER, params=params,
-            frames_total=stop - start, created_by=_user(user),
-        )  # fmt: skip
-        _enqueue(job)
-    return job
+    return _queue_job(video, JobKind.RENDER, params, user, frames_total=stop - start)
 
 
 # ----------------------------------------------------------------------------------------- cancel

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
+from django.db import transaction
 
 COPY_CHUNK = 1024 * 1024
 
@@ -41,3 +42,20 @@ def stage_upload(src, *, prefix: str, suffix: str, limit: int, too_large: Callab
         Path(tmp).unlink(missing_ok=True)
         raise
     return Path(tmp), digest.hexdigest(), size
+
+
+def save_with_staged_file(instance, staged: Path, file_name: str):
+    """Save ``instance`` with the staged upload moved into its ``file`` field, in one transaction.
+    If the row or the commit fails, the stored file is removed again (the caller removes ``staged``)."""
+    stored_name = None
+    try:
+        with transaction.atomic():
+            with open(staged, "rb") as handle:
+                instance.file.save(file_name, StagedFile(handle, name=str(staged)), save=False)
+            stored_name = instance.file.name
+            instance.save()
+        return instance
+    except BaseException:
+        if stored_name:
+            instance.file.storage.delete(stored_name)
+        raise

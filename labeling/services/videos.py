@@ -32,7 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from labeling.models import Project, Video
-from labeling.services.uploads import COPY_CHUNK, StagedFile, stage_upload
+from labeling.services.uploads import COPY_CHUNK, save_with_staged_file, stage_upload
 from tracking.errors import VideoError
 from tracking.video import MAX_FPS, FrameSource, VideoLimits, open_video, probe_video
 
@@ -98,7 +98,6 @@ def video_create(
     if declared is not None and declared > max_video_bytes():
         raise VideoTooLarge(too_large_message(declared))
     staged, checksum, size = _stage(source, Path(original_name).name)
-    stored_name = None
     try:
         if size == 0:
             raise VideoError(f"{Path(original_name).name} is empty (0 bytes), not a video.")
@@ -107,28 +106,19 @@ def video_create(
         except VideoError as exc:
             # The message names our temporary file; say it with the user's file name instead.
             raise VideoError(str(exc).replace(staged.name, Path(original_name).name)) from exc
-        with transaction.atomic():
-            video = Video(
-                project=project,
-                name=display,
-                fps=info.fps,
-                frame_count=info.frame_count,
-                width=info.width,
-                height=info.height,
-                codec=info.codec[:32],
-                size=size,
-                checksum=checksum,
-                uploaded_by=user if getattr(user, "is_authenticated", False) else None,
-            )
-            with open(staged, "rb") as handle:
-                video.file.save(Path(original_name).name, StagedFile(handle, name=str(staged)), save=False)
-            stored_name = video.file.name
-            video.save()
-        return video
-    except BaseException:
-        if stored_name:
-            Video._meta.get_field("file").storage.delete(stored_name)
-        raise
+        video = Video(
+            project=project,
+            name=display,
+            fps=info.fps,
+            frame_count=info.frame_count,
+            width=info.width,
+            height=info.height,
+            codec=info.codec[:32],
+            size=size,
+            checksum=checksum,
+            uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        return save_with_staged_file(video, staged, Path(original_name).name)
     finally:
         staged.unlink(missing_ok=True)
 
