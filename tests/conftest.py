@@ -78,3 +78,19 @@ def moving_boxes_clip(tmp_path_factory) -> SyntheticClip:
 def tmp_data_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("TRACKROOM_DATA_DIR", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def short_clip(pets09_video, tmp_path_factory) -> Path:
+    """The first 60 frames of the PETS09 footage (768x576, 7 fps, MJPG): real people walking, short
+    enough for jobs in tests."""
+    path = tmp_path_factory.mktemp("clips") / "pets09-first60.avi"
+    capture = cv2.VideoCapture(str(pets09_video))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 7.0, (768, 576))
+    for _ in range(60):
+        ok, frame = capture.read()
+        assert ok, "PETS09 footage shorter than 60 frames"
+        writer.write(frame)
+    writer.release()
+    capture.release()
+    return path

@@ -31,4 +31,7 @@ urlpatterns = [
     path("", include("labeling.api.video_urls")),
     path("", include("labeling.api.job_urls")),
     path("", include("labeling.api.model_urls")),
+    path("", include("labeling.api.reid_urls")),
+    path("", include("labeling.api.exchange_urls")),
+    path("", include("labeling.api.timeline_urls")),
 ]
