@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, TextField
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from .models import Figure, Job, LabelClass, Membership, Project, Track, Video
 
@@ -81,38 +79,60 @@ def jobs_for_user(user) -> QuerySet[Job]:
 
 # --- the hot read: figures of a frame window -------------------------------------------------
 #
-# The labeling tool asks for ~1,000 frames at a time: tens of thousands of figures. Model
-# instances plus a DRF serializer cost ~200 µs a figure, so this read builds the JSON text
-# directly from plain column values, and keeps ``data`` as the JSON text the database already
-# holds (no decode and re-encode). Only the columns the tool needs are read: ``data`` is the
-# geometry, so the x1..y2 bbox columns (which repeat it) are left out.
-#   SQLite: json_object() in C is the cheapest way there (measured against Python formatting).
-#   PostgreSQL: its json_build_object/concatenation cost ~7 µs a row server-side; reading the
-#   plain columns and formatting them in Python is about three times cheaper.
-# Rows come in (frame, id) order, the (video, frame) index's own order on SQLite: no sort step.
+# The labeling tool asks for up to ~1,000 frames at a time: tens of thousands of figures. Model
+# instances plus a DRF serializer cost ~200 µs a figure; building each JSON object at read time
+# (SQLite json_object, or Python formatting of the columns) still cost 3-4 µs a figure. So the
+# database keeps every figure's JSON object in ``doc`` (written by triggers, migration
+# 0005_figure_doc) and the read is one aggregate that concatenates the stored text in the
+# database: no per-row Python work at all. Should a row's doc be empty (triggers lost by a table
+# rebuild), the same statement builds that row's object instead, so the answer is never wrong.
 
 RANGE_KEYS = ("id", "track", "frame", "is_keyframe", "outside", "source", "confidence", "version", "data")
 _RANGE_COLUMNS = ("id", "track_id", "frame", "is_keyframe", "outside", "source", "confidence", "version")
-_ROW_TEMPLATE = (
-    '{"id":%d,"track":%d,"frame":%d,"is_keyframe":%s,"outside":%s,"source":"%s","confidence":%s,'
-    '"version":%d,"data":%s}'
+
+_SQLITE_BUILD = (
+    "json_object('id', id, 'track', track_id, 'frame', frame, "
+    "'is_keyframe', CASE WHEN is_keyframe THEN json('true') ELSE json('false') END, "
+    "'outside', CASE WHEN outside THEN json('true') ELSE json('false') END, "
+    "'source', source, 'confidence', confidence, 'version', version, 'data', json(data))"
 )
-_JSON_BOOL = ("false", "true")
+_POSTGRES_BUILD = (
+    "json_build_object('id', id, 'track', track_id, 'frame', frame, 'is_keyframe', is_keyframe, "
+    "'outside', outside, 'source', source, 'confidence', confidence, 'version', version, 'data', data)::text"
+)
 
 
-def _sqlite_row_json() -> RawSQL:
-    # Booleans are 0/1 integers in SQLite: json('true') makes them JSON booleans (a constant,
-    # so SQLite computes it once). json(data) marks the stored text as JSON so it is embedded,
-    # not quoted as a string.
-    args = []
-    for key, column in zip(RANGE_KEYS, (*_RANGE_COLUMNS, "data"), strict=True):
-        if column in ("is_keyframe", "outside"):
-            args.append(f"'{key}', CASE WHEN {column} THEN json('true') ELSE json('false') END")
-        elif column == "data":
-            args.append(f"'{key}', json({column})")
-        else:
-            args.append(f"'{key}', {column}")
-    return RawSQL("json_object(" + ", ".join(args) + ")", (), output_field=TextField())
+def figures_in_range_json(video: Video | int, first: int, last: int, track_ids=None) -> str:
+    """The figures of frames ``first..last`` (inclusive) as JSON array text, in (frame, id) order.
+
+    Each figure: {"id", "track", "frame", "is_keyframe", "outside", "source", "confidence",
+    "version", "data"}."""
+    video_id = video.pk if isinstance(video, Video) else int(video)
+    table = Figure._meta.db_table
+    where, params = "video_id = %s AND frame >= %s AND frame <= %s", [video_id, first, last]
+    if track_ids is not None:
+        ids = [int(t) for t in track_ids]
+        if not ids:
+            return "[]"
+        where += " AND track_id IN (" + ", ".join(["%s"] * len(ids)) + ")"
+        params += ids
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT string_agg(COALESCE(NULLIF(doc, ''), {_POSTGRES_BUILD}), ',' ORDER BY frame, id) "
+            f"FROM {table} WHERE {where}"
+        )
+    else:
+        # SQLite (3.40 here) has no ORDER BY inside an aggregate; an ordered subquery is not
+        # flattened into an aggregate query, so group_concat sees its rows in that order
+        # (tests/web/test_figure_doc.py checks the order on rows written out of order).
+        sql = (
+            f"SELECT group_concat(COALESCE(NULLIF(doc, ''), {_SQLITE_BUILD}), ',') FROM "
+            f"(SELECT * FROM {table} WHERE {where} ORDER BY frame, id)"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (text,) = cursor.fetchone()
+    return "[" + (text or "") + "]"
 
 
 def _range_query(video: Video | int, first: int, last: int, track_ids=None) -> QuerySet[Figure]:
@@ -120,33 +140,6 @@ def _range_query(video: Video | int, first: int, last: int, track_ids=None) -> Q
     if track_ids is not None:
         query = query.filter(track_id__in=list(track_ids))
     return query.order_by("frame", "id")
-
-
-def _fetch_all(query: QuerySet) -> list[tuple]:
-    # The ORM writes the SQL; the rows are fetched in one go, skipping Django's per-row iterator
-    # (these columns need no converters: strings, numbers and PostgreSQL booleans).
-    sql, params = query.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def figures_in_range_json(video: Video | int, first: int, last: int, track_ids=None) -> str:
-    """The figures of frames ``first..last`` (inclusive) as JSON array text, in frame order.
-
-    Each figure: {"id", "track", "frame", "is_keyframe", "outside", "source", "confidence",
-    "version", "data"}."""
-    query = _range_query(video, first, last, track_ids)
-    if connection.vendor == "sqlite":
-        return "[" + ",".join(row[0] for row in _fetch_all(query.values_list(_sqlite_row_json()))) + "]"
-    rows = _fetch_all(query.values_list(*_RANGE_COLUMNS, Cast("data", TextField())))
-    # source is one of FigureSource's values (no quotes to escape); confidence is finite.
-    parts = [
-        _ROW_TEMPLATE
-        % (pk, track, frame, _JSON_BOOL[key], _JSON_BOOL[out], source, "null" if c is None else repr(c), ver, data)
-        for pk, track, frame, key, out, source, c, ver, data in rows
-    ]
-    return "[" + ",".join(parts) + "]"
 
 
 def figures_in_range(video: Video | int, first: int, last: int, track_ids=None) -> list[dict]:

@@ -70,6 +70,10 @@ class Figure(models.Model):
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The figure as the range read's JSON object, written by the database itself (triggers from
+    # migration 0005_figure_doc) on every insert and update, whatever the code path: the labeling
+    # tool's hot read is then one concatenation of stored text. Never set it from Python.
+    doc = models.TextField(default="", db_default="", editable=False)
 
     class Meta:
         ordering = ["frame", "track_id"]
