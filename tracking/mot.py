@@ -3,7 +3,9 @@
 Every box tracker of boxmot 25 is available by its boxmot name, plus ``"trackroom"``: Trackroom's
 recommended configuration (BoostTrack with frame-rate-aware parameters and a weight-free colour
 appearance model, see ``recommended_params``), meant to be followed by ``tracking.postprocess``
-when the whole video is tracked.
+when the whole video is tracked, and ``"reid"``: the same association with a learned appearance
+model instead of the colour histograms (``reid_model=`` a file from ``trackroom reid-train`` /
+``tracking.reid.train.train_reid``, or ``"imagenet"``; see ``tracking.reid``).
 
 Parameters come from boxmot's own ``configs/trackers/<name>.yaml`` (its defaults and tuning
 ranges), overlaid by Trackroom's defaults:
@@ -46,7 +48,9 @@ BOXMOT_TRACKERS = [
     "sfsort",
 ]
 RECOMMENDED_NAME = "trackroom"
-TRACKERS = [RECOMMENDED_NAME, *BOXMOT_TRACKERS]
+REID_NAME = "reid"  # the recommended association + a learned appearance model (tracking.reid)
+DEFAULT_REID_WEIGHT = 1.0  # the learned embedding alone; see MixedAppearance
+TRACKERS = [RECOMMENDED_NAME, REID_NAME, *BOXMOT_TRACKERS]
 UNSUPPORTED = {
     "sam2mot": "sam2mot needs SAM2 segmentation weights, which no installed package carries and Trackroom "
     "never downloads.",
@@ -118,6 +122,32 @@ class ColourHistogramEmbedder:
         return out + 1e-6  # never a zero vector (boxmot refuses zero-norm embeddings)
 
 
+class MixedAppearance:
+    """The "reid" tracker's appearance cue: the learned embedding, optionally mixed with the colour
+    histograms, each L2-normalised and weighted so that the cosine boxmot computes is
+    ``reid_weight * cosine(learned) + (1 - reid_weight) * cosine(colour)``.
+
+    Default 1 (learned only): on PETS09 (benchmarks/reid_quality.py, three training seeds) models
+    trained for 600 steps did slightly better alone than mixed 0.3/0.7 with colour; for 300-step
+    models the mix was better. The option stays for short trainings.
+    """
+
+    def __init__(self, model: Any, reid_weight: float) -> None:
+        self.model = model
+        self.reid_weight = float(reid_weight)
+        self.colour = ColourHistogramEmbedder() if self.reid_weight < 1 else None
+
+    def get_features(self, boxes: np.ndarray, image: np.ndarray) -> np.ndarray:
+        learned = self.model.get_features(boxes, image)
+        if self.colour is None:
+            return learned
+        colour = self.colour.get_features(boxes, image)
+        colour = colour / np.linalg.norm(colour, axis=1, keepdims=True)
+        return np.concatenate(
+            [np.sqrt(self.reid_weight) * learned, np.sqrt(1 - self.reid_weight) * colour], axis=1
+        ).astype(np.float32)
+
+
 # --------------------------------------------------------------------------------------------
 # Frame-rate-aware parameters
 # --------------------------------------------------------------------------------------------
@@ -150,7 +180,7 @@ def fps_aware_params(name: str, fps: float | None = None) -> dict[str, Any]:
     * ByteTrack/BoT-SORT ``frame_rate``: they scale their buffer by frame_rate / 30 themselves.
     """
     name = _check_name(name)
-    if name == RECOMMENDED_NAME:
+    if name in (RECOMMENDED_NAME, REID_NAME):
         return recommended_params(fps)
     fps = float(fps or DEFAULT_FPS)
     keep = _frames(KEEP_LOST_S, fps)
@@ -210,7 +240,7 @@ def _check_name(name: str) -> str:
 
 
 def _boxmot_name(name: str) -> str:
-    return RECOMMENDED_BASE if name == RECOMMENDED_NAME else name
+    return RECOMMENDED_BASE if name in (RECOMMENDED_NAME, REID_NAME) else name
 
 
 def _quiet_boxmot(verbose: bool) -> None:
@@ -256,7 +286,7 @@ def _defaults(name: str, fps: float | None, tuned: bool) -> dict[str, Any]:
     boxmot_name = _boxmot_name(name)
     values = dict(load_tracker_defaults(boxmot_name))
     values.update(_OFFLINE_CPU.get(boxmot_name, {}))
-    if tuned or name == RECOMMENDED_NAME:
+    if tuned or name in (RECOMMENDED_NAME, REID_NAME):
         values.update(fps_aware_params(name, fps))
     return values
 
@@ -285,7 +315,21 @@ def tracker_params(name: str, fps: float | None = None, tuned: bool = True) -> d
     for key, value in signature.items():
         if key not in out and not key.startswith("kf_") and key != "variable_dt":
             out[key] = {"default": value, "type": type(value).__name__}
-    if _accepts_embeddings(boxmot_name):
+    if name == REID_NAME:
+        out["reid_model"] = {
+            "default": "imagenet",
+            "type": "path",
+            "help": "a model file from `trackroom reid-train` (self-supervised on your videos), or 'imagenet' "
+            "(MobileNetV2 ImageNet features); never downloaded",
+        }
+        out["reid_weight"] = {
+            "default": DEFAULT_REID_WEIGHT,
+            "type": "float",
+            "range": [0.0, 1.0],
+            "help": "share of the learned embedding in the appearance similarity; the rest is colour histograms "
+            "(1 = learned embedding only, the default)",
+        }
+    elif _accepts_embeddings(boxmot_name):
         out["appearance"] = {
             "default": "colour" if name == RECOMMENDED_NAME else "none",
             "type": "choice",
@@ -367,6 +411,33 @@ def _local_weights(path: str | Path) -> Path:
     return path
 
 
+_LOADED_REID: dict[tuple, Any] = {}
+
+
+def _reid_appearance_model(spec: Any, device: str) -> Any:
+    """A loaded ``AppearanceModel`` for ``spec``; files are loaded once per process (and again
+    when they change on disk), since every job builds a new tracker."""
+    from .reid.appearance import AppearanceModel, load_appearance_model
+
+    if isinstance(spec, AppearanceModel) or callable(getattr(spec, "get_features", None)):
+        return spec  # already loaded (or any object with boxmot's get_features(boxes, image))
+    text = str(spec)
+    key: tuple = (text, device)
+    if text != "imagenet":
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise WeightsNotFoundError(f"ReID model file not found: {path}. Trackroom never downloads weights.")
+        stat = path.stat()
+        key = (str(path.resolve()), device, stat.st_mtime_ns, stat.st_size)
+    model = _LOADED_REID.get(key)
+    if model is None:
+        model = load_appearance_model(text, device=device)
+        if len(_LOADED_REID) >= 4:
+            _LOADED_REID.pop(next(iter(_LOADED_REID)))
+        _LOADED_REID[key] = model
+    return model
+
+
 def create_tracker(
     name: str = RECOMMENDED_NAME,
     *,
@@ -374,6 +445,7 @@ def create_tracker(
     tuned: bool = True,
     appearance: str | None = None,
     reid_weights: str | Path | None = None,
+    reid_model: Any = None,
     device: str = "cpu",
     verbose: bool = False,
     **params: Any,
@@ -386,6 +458,10 @@ def create_tracker(
     ``"trackroom"``, ``"reid"`` when ``reid_weights`` is given, else ``"none"``. ``strongsort``
     always matches by appearance, so it needs ``appearance="colour"`` or ``reid_weights``.
     Trackers without appearance support (bytetrack, ocsort, sfsort) accept only ``"none"``.
+
+    ``"reid"``: the recommended association with a learned appearance model, ``reid_model`` = the
+    path of a file written by ``trackroom reid-train`` or ``"imagenet"`` (default), or an already
+    loaded ``tracking.reid.appearance.AppearanceModel``.
     """
     name = _check_name(name)
     if fps is not None and (
@@ -396,6 +472,7 @@ def create_tracker(
     from boxmot.motion.kalman_filters.noise import normalize_kalman_options
     from boxmot.trackers.registry import get_tracker_class
 
+    reid_weight = params.pop("reid_weight", DEFAULT_REID_WEIGHT) if name == REID_NAME else None
     values = _defaults(name, fps, tuned)
     valid = set(values) | set(_signature_defaults(boxmot_name))
     unknown = sorted(set(params) - valid)
@@ -405,6 +482,21 @@ def create_tracker(
             f"Valid parameters: {', '.join(sorted(k for k in valid if not k.startswith('kf_')))}."
         )
     values.update(params)
+
+    if name == REID_NAME:
+        if appearance not in (None, "reid") or reid_weights is not None:
+            raise TrackerConfigError(
+                "The 'reid' tracker uses the appearance model given by reid_model (a file from "
+                "`trackroom reid-train`, or 'imagenet'); appearance and reid_weights do not apply."
+            )
+        appearance = "reid"
+        if isinstance(reid_weight, bool) or not isinstance(reid_weight, (int, float)) or not 0 < reid_weight <= 1:
+            raise TrackerConfigError(f"reid_weight must be a number above 0 and at most 1, not {reid_weight!r}.")
+        reid_source = MixedAppearance(
+            _reid_appearance_model(reid_model if reid_model is not None else "imagenet", device), reid_weight
+        )
+    elif reid_model is not None:
+        raise TrackerConfigError(f"reid_model is used by the 'reid' tracker only, not '{name}'.")
 
     if appearance is None:
         if reid_weights is not None:
@@ -433,7 +525,9 @@ def create_tracker(
         raise TrackerConfigError(f"reid_weights is only used with appearance='reid', not '{appearance}'.")
 
     reid: dict[str, Any] = {}
-    if appearance == "reid":
+    if name == REID_NAME:
+        reid = {"reid_model": reid_source}
+    elif appearance == "reid":
         if reid_weights is None:
             raise WeightsNotFoundError(
                 f"Tracker '{name}' was asked for a ReID appearance model but no reid_weights file was given. "

@@ -53,7 +53,7 @@ def test_names_cover_boxmot_and_explain_sam2mot():
     assert set(BOXMOT_TRACKERS) == {
         "botsort", "bytetrack", "ocsort", "deepocsort", "strongsort", "boosttrack", "hybridsort", "occluboost", "sfsort"
     }
-    assert TRACKERS[0] == RECOMMENDED_NAME and set(TRACKERS[1:]) == set(BOXMOT_TRACKERS)
+    assert TRACKERS[0] == RECOMMENDED_NAME and set(TRACKERS[1:]) == set(BOXMOT_TRACKERS) | {"reid"}
     assert "SAM2" in UNSUPPORTED["sam2mot"]
     with pytest.raises(UnknownNameError, match="sam2mot"):
         create_tracker("sam2mot")

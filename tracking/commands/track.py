@@ -28,6 +28,11 @@ def register(subparsers) -> None:
     p.add_argument("--classes", help="only these classes: names or ids, comma-separated (e.g. person,car or 0,2)")
     p.add_argument("--tracker", help="tracker name (default: Trackroom's recommended tracker)")
     p.add_argument(
+        "--reid", metavar="MODEL",
+        help="appearance model of the 'reid' tracker: a file from `trackroom reid-train`, or 'imagenet' "
+        "(default for --tracker reid); implies --tracker reid",
+    )
+    p.add_argument(
         "--tracker-param", action="append", default=[], metavar="KEY=VALUE",
         help="tracker parameter, repeatable (values are Python literals: 0.5, True, 'iou')",
     )
@@ -97,6 +102,15 @@ def run(args: argparse.Namespace) -> int:
         raise TrackroomError(f"Output folder does not exist: {out.parent}")
     imgsz = _imgsz(args.imgsz)
     params = parse_tracker_params(args.tracker_param)
+    if args.reid is not None:
+        from ..mot import REID_NAME
+
+        if args.tracker not in (None, REID_NAME):
+            raise TrackroomError(f"--reid is for --tracker {REID_NAME}, not '{args.tracker}'.")
+        args.tracker = REID_NAME
+        params["reid_model"] = args.reid
+    if args.tracker == "reid" and args.device not in ("auto", "cpu") and "device" not in params:
+        params["device"] = args.device  # the appearance model runs where the detector does
 
     if args.fps is not None and not 0 < args.fps <= 1000:
         raise TrackroomError(f"--fps must be between 0 and 1000, not {args.fps}.")
