@@ -9,8 +9,10 @@ Project ─┬─ Membership (user, role)
 
 from .annotations import Figure, FigureSource, Track
 from .detector_models import DetectorModel, ModelFormat, ModelTask
+from .exchange import DetectionSet, EditOp, EditRecord  # noqa: F401
 from .jobs import Job, JobKind, JobStatus
 from .projects import LabelClass, Membership, Project, Role, ShapeKind
+from .reid import ReidModel, ReidStatus  # noqa: F401
 from .videos import Video, VideoStatus
 
 __all__ = [
