@@ -1,8 +1,10 @@
 """Draw tracks onto the video and write a browser-playable WebM.
 
-Boxes, ID labels, short trails of box bottom-centres, semi-transparent masks and keypoint skeletons,
-one colour per track ID (golden-ratio hue steps, so neighbouring IDs get distant colours and the
-same ID always gets the same colour).
+Boxes, ID tags (with an optional caption such as the label name), short trails of box bottom-centres
+(thicker towards the present), semi-transparent masks with their outline, polygons as polygons, and
+keypoints with their skeleton edges (the label's own edges, COCO's for 17 points), one colour per
+track ID (golden-ratio hue steps, so neighbouring IDs get distant colours and the same ID always gets
+the same colour).
 
 Encoders (measured on 768x576 PETS09 frames, 2-core CPU): PyAV libvpx-vp9 in realtime mode
 ~100 fps; OpenCV's VideoWriter 'VP80' ~16 fps and 'VP90' ~3 fps. So PyAV VP9 is the default and
@@ -69,35 +71,94 @@ def tracks_by_frame(tracks) -> dict[int, list[TrackedObject]]:
     return dict(out)
 
 
+@dataclass
+class DrawnObject(TrackedObject):
+    """A TrackedObject plus what a stored annotation adds for drawing: its shape kind (a polygon is drawn
+    as a polygon, a mask as its tinted area and outline, points as a skeleton, each without a box), the
+    skeleton edges of its label, and a caption shown after the ID (e.g. the label name)."""
+
+    shape: str | None = None  # "box" | "mask" | "polygon" | "points"; None: a box plus whatever it carries
+    polygon: np.ndarray | None = None  # (P, 2) x, y
+    edges: list[tuple[int, int]] | None = None  # skeleton edges between keypoint indices; None: COCO for 17
+    caption: str | None = None
+
+
+def _tint(frame: np.ndarray, region: np.ndarray, colour, alpha: float) -> None:
+    """Blend ``colour`` into the pixels where ``region`` (bool H×W) is set, inside its bounding box only."""
+    ys, xs = np.nonzero(region)
+    if not len(ys):
+        return
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    roi, m = frame[y0:y1, x0:x1], region[y0:y1, x0:x1]
+    roi[m] = (roi[m].astype(np.float32) * (1 - alpha) + np.array(colour, np.float32) * alpha).astype(np.uint8)
+
+
+def _skeleton_edges(obj, count: int) -> list[tuple[int, int]]:
+    edges = getattr(obj, "edges", None)
+    if edges is None:
+        edges = COCO_SKELETON if count == 17 else []
+    return [(int(a), int(b)) for a, b in edges if 0 <= int(a) < count and 0 <= int(b) < count]
+
+
+def _draw_trail(frame: np.ndarray, points, colour) -> None:
+    """Older segments thinner, the newest thickest: the direction of motion reads at a glance."""
+    pts = [p for _, p in points]
+    n = len(pts)
+    for i in range(1, n):
+        thickness = 1 + (2 * i) // max(1, n - 1)
+        cv2.line(frame, pts[i - 1], pts[i], colour, thickness, cv2.LINE_AA)
+
+
+def _draw_tag(frame: np.ndarray, text: str, x: int, y: int, colour) -> None:
+    """ID tag above (x, y), or below it at the top edge of the picture; black text on the track's colour."""
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    x = max(0, min(x, frame.shape[1] - tw - 4))
+    ty = y - 4 if y - th - 6 >= 0 else y + th + 4
+    cv2.rectangle(frame, (x, ty - th - 3), (x + tw + 4, ty + base - 1), colour, -1)
+    cv2.putText(frame, text, (x + 2, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+
+
 def draw_objects(frame: np.ndarray, objects: Iterable[TrackedObject], trails: dict[int, deque] | None = None,
                  mask_alpha: float = 0.4, keypoint_threshold: float = 0.3) -> np.ndarray:
-    """Draw in place (and return) one frame's objects; trails: track_id -> recent bottom-centre points."""
+    """Draw in place (and return) one frame's objects; trails: track_id -> recent (frame, point) pairs.
+
+    Per object, by its shape: box → rectangle; mask → tinted area + outline; polygon → tinted polygon +
+    outline; points → skeleton edges and points. Every object gets its ID tag (plus caption) in its
+    track's colour; keypoints carried by a box (a pose detector's output) are drawn too."""
     objects = list(objects)
-    for obj in objects:  # masks first, so boxes and labels stay readable on top
-        if obj.mask is not None and obj.mask.shape == frame.shape[:2] and obj.mask.any():
-            colour = np.array(track_colour(obj.track_id), np.float32)
-            m = obj.mask.astype(bool)
-            frame[m] = (frame[m].astype(np.float32) * (1 - mask_alpha) + colour * mask_alpha).astype(np.uint8)
+    for obj in objects:  # areas first, so outlines and tags stay readable on top
+        colour = track_colour(obj.track_id)
+        if obj.mask is not None and obj.mask.shape == frame.shape[:2]:
+            _tint(frame, obj.mask.astype(bool), colour, mask_alpha)
+        polygon = getattr(obj, "polygon", None)
+        if polygon is not None and len(polygon) >= 3:
+            region = np.zeros(frame.shape[:2], np.uint8)
+            cv2.fillPoly(region, [np.round(np.asarray(polygon, np.float32)[:, :2]).astype(np.int32)], 1)
+            _tint(frame, region.astype(bool), colour, mask_alpha)
     for track_id, points in (trails or {}).items():
         if len(points) >= 2:
-            pts = np.array([p for _, p in points], np.int32).reshape(-1, 1, 2)
-            cv2.polylines(frame, [pts], False, track_colour(track_id), 2, cv2.LINE_AA)
+            _draw_trail(frame, points, track_colour(track_id))
     for obj in objects:
         colour = track_colour(obj.track_id)
+        shape = getattr(obj, "shape", None)
         x1, y1, x2, y2 = (int(round(v)) for v in obj.xyxy)
-        cv2.rectangle(frame, (x1, y1), (x2, y2), colour, 2)
-        label = f"{obj.track_id}"
-        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
-        ty = y1 - 4 if y1 - th - 6 >= 0 else y1 + th + 4
-        cv2.rectangle(frame, (x1, ty - th - 3), (x1 + tw + 4, ty + base - 1), colour, -1)
-        cv2.putText(frame, label, (x1 + 2, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+        polygon = getattr(obj, "polygon", None)
+        if polygon is not None and len(polygon) >= 3:
+            pts = np.round(np.asarray(polygon, np.float32)[:, :2]).astype(np.int32).reshape(-1, 1, 2)
+            cv2.polylines(frame, [pts], True, colour, 2, cv2.LINE_AA)
+        elif obj.mask is not None and obj.mask.shape == frame.shape[:2] and shape == "mask":
+            contours, _ = cv2.findContours(obj.mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            cv2.drawContours(frame, contours, -1, colour, 2, cv2.LINE_AA)
+        if shape in (None, "box"):
+            cv2.rectangle(frame, (x1, y1), (x2, y2), colour, 2)
+        caption = getattr(obj, "caption", None)
+        _draw_tag(frame, f"{obj.track_id} {caption}" if caption else f"{obj.track_id}", x1, y1, colour)
         if obj.keypoints is not None and len(obj.keypoints):
             kp = np.asarray(obj.keypoints, np.float32)
             seen = kp[:, 2] >= keypoint_threshold if kp.shape[1] > 2 else np.ones(len(kp), bool)
-            if len(kp) == 17:
-                for a, b in COCO_SKELETON:
-                    if seen[a] and seen[b]:
-                        cv2.line(frame, (int(kp[a, 0]), int(kp[a, 1])), (int(kp[b, 0]), int(kp[b, 1])), colour, 2, cv2.LINE_AA)
+            for a, b in _skeleton_edges(obj, len(kp)):
+                if seen[a] and seen[b]:
+                    cv2.line(frame, (int(kp[a, 0]), int(kp[a, 1])), (int(kp[b, 0]), int(kp[b, 1])), colour, 2, cv2.LINE_AA)
             for (x, y), ok in zip(kp[:, :2], seen):
                 if ok:
                     cv2.circle(frame, (int(x), int(y)), 3, colour, -1, cv2.LINE_AA)

@@ -46,6 +46,9 @@ class TrackJobInput(_Input):
     classes = serializers.JSONField(required=False, help_text="class names or ids to keep (default: those with a label)")
     tracker = serializers.CharField(required=False, default="trackroom", help_text="multi-object tracker name")
     tracker_params = serializers.JSONField(required=False)
+    reid_model = serializers.JSONField(
+        required=False, help_text='for tracker "reid": a ready ReID model id of the project, or "imagenet"'
+    )
     conf = serializers.FloatField(required=False)
     imgsz = serializers.JSONField(required=False, help_text='"auto" or pixels')
     start = serializers.JSONField(required=False, help_text="first frame (0-based, default 0)")

@@ -32,7 +32,9 @@ TIME_LIMITS_MS = {
     JobKind.AUTO_TRACK: int(float(os.environ.get("TRACKROOM_AUTO_TRACK_TIME_LIMIT_S", 1800)) * 1000),
     JobKind.TRACK_FRAME: int(float(os.environ.get("TRACKROOM_TRACK_FRAME_TIME_LIMIT_S", 3 * 3600)) * 1000),
     JobKind.RENDER: int(float(os.environ.get("TRACKROOM_RENDER_TIME_LIMIT_S", 2 * 3600)) * 1000),
+    JobKind.REID_TRAIN: int(float(os.environ.get("TRACKROOM_REID_TRAIN_TIME_LIMIT_S", 12 * 3600)) * 1000),
 }
+MAX_PUSHED_LOSSES = 1000  # points of the live loss curve carried by each job.progress event
 
 _local = threading.local()  # per worker thread: loaded detectors (a model is not shared between threads)
 
@@ -87,7 +89,12 @@ def track_body(run: JobRun) -> None:
     labels_by_class = {int(cid): labels[lid] for cid, lid in p["labels"].items() if lid in labels}
     detector_params = {"classes": p["classes"], "conf": p.get("conf"), "imgsz": p.get("imgsz")}
     detector = _detector(p["detector"], **detector_params)
-    tracker = create_tracker(p["tracker"], fps=video.fps, **(p.get("tracker_params") or {}))
+    tracker_params = dict(p.get("tracker_params") or {})
+    if p.get("reid_model"):  # the "reid" tracker: its appearance network runs on the worker's device
+        from tracking.detectors import resolve_device
+
+        tracker_params.update(reid_model=p["reid_model"], device=resolve_device(worker_device()))
+    tracker = create_tracker(p["tracker"], fps=video.fps, **tracker_params)
     path = _video_path(video)
     run.set_total(stop - start)
 
@@ -217,14 +224,25 @@ def track_frame_body(run: JobRun) -> None:
 # ------------------------------------------------------------------------------------------ render
 
 
-def _figure_object(f: Figure, number: int, shape: str) -> TrackedObject:
-    keypoints = None
+def _figure_object(f: Figure, number: int, label: LabelClass):
+    """A stored figure as the renderer draws it: its label's shape (polygons as polygons, masks from their
+    RLE, points with the label's skeleton edges), the track number as ID and the label name as caption."""
+    from tracking.render import DrawnObject
+
+    shape = label.shape
+    keypoints = polygon = mask = None
     if shape == ShapeKind.POINTS and f.data.get("points"):
         keypoints = np.array([[x, y, 1.0 if v > 0 else 0.0] for x, y, v in f.data["points"]], np.float32)
-    mask = rle_to_mask(f.data["rle"]) if shape == ShapeKind.MASK and f.data.get("rle") else None
-    return TrackedObject(track_id=number, xyxy=np.array([f.x1, f.y1, f.x2, f.y2], np.float32),
-                         conf=float(f.confidence if f.confidence is not None else 1.0), cls=-1,
-                         mask=mask, keypoints=keypoints)  # fmt: skip
+    elif shape == ShapeKind.MASK and f.data.get("rle"):
+        mask = rle_to_mask(f.data["rle"])
+    elif shape == ShapeKind.POLYGON and len(f.data.get("points") or []) >= 3:
+        polygon = np.array([p[:2] for p in f.data["points"]], np.float32)
+    edges = (label.skeleton or {}).get("edges") if shape == ShapeKind.POINTS else None
+    drawn_as = shape if (keypoints is not None or mask is not None or polygon is not None) else ShapeKind.BOX
+    return DrawnObject(track_id=number, xyxy=np.array([f.x1, f.y1, f.x2, f.y2], np.float32),
+                       conf=float(f.confidence if f.confidence is not None else 1.0), cls=-1, mask=mask,
+                       keypoints=keypoints, shape=str(drawn_as), polygon=polygon,
+                       edges=[tuple(e) for e in edges] if edges else None, caption=label.name)  # fmt: skip
 
 
 def render_body(run: JobRun) -> None:
@@ -238,7 +256,7 @@ def render_body(run: JobRun) -> None:
     by_frame: dict[int, list[TrackedObject]] = {}
     figures = Figure.objects.filter(video=video, frame__gte=start, frame__lt=stop, outside=False).select_related("track__label")
     for f in figures.iterator(chunk_size=2000):
-        by_frame.setdefault(f.frame, []).append(_figure_object(f, f.track.number, f.track.label.shape))
+        by_frame.setdefault(f.frame, []).append(_figure_object(f, f.track.number, f.track.label))
     out_dir = Path(settings.MEDIA_ROOT) / "renders"
     out_dir.mkdir(parents=True, exist_ok=True)
     name = f"video-{video.pk}-job-{job.pk}.webm"
@@ -256,9 +274,93 @@ def render_body(run: JobRun) -> None:
             run.add_progress(1)
     if result is None:
         raise Cancelled("The render was cancelled; no file was written.")
-    url = settings.MEDIA_URL if settings.MEDIA_URL.startswith("/") else "/" + settings.MEDIA_URL
-    run.finish({"url": f"{url}renders/{name}", "frames": result.frames, "encoder": result.encoder,
-                "width": result.width, "height": result.height})  # fmt: skip
+    # Served with its Content-Type and byte ranges (seeking in a <video>) by labeling/api/reid_views.py.
+    run.finish({"url": f"/api/jobs/{job.pk}/file/", "file": f"renders/{name}", "frames": result.frames,
+                "encoder": result.encoder, "width": result.width, "height": result.height,
+                "size": (out_dir / name).stat().st_size})  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------- reid training
+
+
+def thinned(points: list, limit: int = MAX_PUSHED_LOSSES) -> list:
+    """At most ``limit`` evenly spread points of a curve, always with its first and last."""
+    if len(points) <= limit:
+        return list(points)
+    step = (len(points) - 1) / (limit - 1)
+    return [points[round(i * step)] for i in range(limit)]
+
+
+def reid_train_body(run: JobRun) -> None:
+    """Train a self-supervised ReID model over the job's videos (tracking.reid.train) and store it on
+    its ReidModel row. The loss curve grows in job.result["losses"] with every progress push; on any
+    failure or cancel the partial file is removed and the model marked failed."""
+    from labeling.models import Video
+    from labeling.services import reid as reid_services
+    from tracking.detectors import resolve_device
+    from tracking.errors import Cancelled
+    from tracking.reid.train import ReidTrainParams, TrainingVideo, train_reid
+
+    job, p = run.job, run.job.params
+    model = reid_services.reid_model_for_job(job)
+    steps = int(p["steps"])
+    run.set_total(steps)
+    run.report(0, {"model": model.pk, "losses": []}, force=True)
+    out_dir = Path(settings.MEDIA_ROOT) / "reid" / str(model.project_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    partial = out_dir / f".model-{model.pk}-job-{job.pk}.partial.pt"
+    losses: list[list[float]] = []
+
+    def progress(info: dict) -> None:
+        step = int(info.get("step", 0))
+        loss = info.get("loss")
+        if loss is not None and (not losses or step > losses[-1][0]):
+            losses.append([step, round(float(loss), 6)])
+        if run.report(min(step, steps), {"losses": thinned(losses), "model": model.pk}):
+            reid_services.reid_training_progress(model, losses)
+
+    written = None
+    try:
+        videos = []
+        for video_id in p["videos"]:
+            video = Video.objects.get(pk=video_id)
+            detections = reid_services.training_detections(video, p["detections"][str(video_id)])
+            videos.append(TrainingVideo(path=Path(_video_path(video)), detections=detections, fps=video.fps))
+        extra = {key: p[key] for key in ("batch", "lr") if p.get(key) is not None}
+        params = ReidTrainParams(steps=steps, device=resolve_device(worker_device()), **extra)
+        result = train_reid(videos, partial, params, progress=progress, cancel=run.token)
+        written = Path(result.path)
+        if run.cancelled:
+            raise Cancelled("The training was cancelled; no model was stored.")
+        curve = [[int(s), round(float(v), 6)] for s, v in result.losses] or losses
+        # What it learned from, by video (the engine's entries name server paths; keep ids and names).
+        data = []
+        for video_id, entry in zip(p["videos"], result.data or []):
+            data.append({"video": video_id, **{k: entry[k] for k in ("frames", "detections") if k in entry}})
+        model = reid_services.reid_training_finished(
+            model=model, weights=written, losses=curve, metrics=_jsonable(dict(result.metrics or {})),
+            seconds=float(result.seconds), params={"training": _jsonable(result.params.to_dict()), "training_data": data},
+        )  # fmt: skip
+    except BaseException:
+        reid_services.reid_training_failed(model_id=model.pk, losses=losses, partial=partial)
+        if written is not None:
+            written.unlink(missing_ok=True)
+        raise
+    run.frames_done = steps
+    run.finish({"model": model.pk, "losses": thinned(model.losses), "metrics": model.metrics,
+                "seconds": model.seconds, "device": params.device})  # fmt: skip
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
 
 
 # ------------------------------------------------------------------------------------------ actors
@@ -278,5 +380,7 @@ track = _actor(JobKind.TRACK, track_body)
 auto_track = _actor(JobKind.AUTO_TRACK, auto_track_body)
 track_frame = _actor(JobKind.TRACK_FRAME, track_frame_body)
 render = _actor(JobKind.RENDER, render_body)
+reid_train = _actor(JobKind.REID_TRAIN, reid_train_body)
 
-ACTORS = {JobKind.TRACK: track, JobKind.AUTO_TRACK: auto_track, JobKind.TRACK_FRAME: track_frame, JobKind.RENDER: render}
+ACTORS = {JobKind.TRACK: track, JobKind.AUTO_TRACK: auto_track, JobKind.TRACK_FRAME: track_frame, JobKind.RENDER: render,
+          JobKind.REID_TRAIN: reid_train}  # fmt: skip

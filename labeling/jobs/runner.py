@@ -175,6 +175,23 @@ class JobRun:
             Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(**fields)
             self._push_progress(fields, now)
 
+    def report(self, done: int, result: dict | None = None, *, force: bool = False) -> bool:
+        """Progress of work counted in other units than frames of figures (training steps): ``done`` of
+        the total, plus partial results merged into ``job.result`` (e.g. the loss curve so far), so every
+        ``job.progress`` event carries them. Written and pushed at most every PROGRESS_PUSH_S (or at once
+        with ``force``); returns True when it was."""
+        self.frames_done = int(done)
+        if result:
+            self.result.update(result)
+        now = time.monotonic()
+        if not force and now - self._last_progress_push < PROGRESS_PUSH_S:
+            return False
+        fields = self._progress_fields()
+        Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(result=self.result, **fields)
+        self.job.result = dict(self.result)
+        self._push_progress(fields, now)
+        return True
+
     def _push_progress(self, fields: dict, now: float) -> None:
         for key, value in fields.items():
             setattr(self.job, key, value)

@@ -98,15 +98,25 @@ def _inspect_in_subprocess(path: str, mtime: float, size: int) -> dict:
     return {"task": answer["task"], "names": {int(k): v for k, v in answer["names"].items()}}
 
 
-def resolve_model(model, project_id: int) -> ModelChoice:
+def resolve_model(model, project_id: int, video: Video | None = None) -> ModelChoice:
     """A track job's model: "default" (the bundled pose model), the id of one of the project's uploaded
-    models (labeling/services/detector_models.py; task and class names as read on upload), or
-    "mot-det:<file>" (public detections from a file under the media folder / TRACKROOM_MODEL_DIRS)."""
+    models (labeling/services/detector_models.py; task and class names as read on upload),
+    "mot-det:<file>" (public detections from a file under the media folder / TRACKROOM_MODEL_DIRS), or
+    "detections:<id>" (a detection set imported for ``video``, read by the engine as "mot-det:<its file>")."""
     from labeling.services.detector_models import find_detector_model
+    from labeling.services.reid import DETECTIONS_PREFIX, detection_set_path, find_detection_set
 
     text = str(model).strip() if model is not None else "default"
     if text in ("", "default"):
         return ModelChoice("default", DEFAULT_MODEL["task"], dict(DEFAULT_MODEL["names"]), DEFAULT_MODEL["keypoints"])
+    if text.startswith(DETECTIONS_PREFIX):
+        if video is None:
+            raise ValidationError(f"'{text}' names detections imported for one video; it works only in that video's Track job.")
+        found = find_detection_set(video, text[len(DETECTIONS_PREFIX):])
+        path = detection_set_path(found)
+        if not path.is_file():
+            raise ValidationError(f"The file of detection set {found.pk} is missing on the server; import it again.")
+        return ModelChoice(MOT_DET_PREFIX + str(path.resolve()), "detect", {0: "person"}, label=f"detection set {found.pk}")
     if text.startswith(MOT_DET_PREFIX):
         path = _allowed_file(text[len(MOT_DET_PREFIX):])
         if path is None:
@@ -245,13 +255,16 @@ def start_track_job(
     stop: int | None = None,
     labels: dict | None = None,
     label: int | None = None,
+    reid_model=None,
 ) -> Job:
-    """Detect + track ``video`` frames [start, stop) and store one Track per object."""
+    """Detect + track ``video`` frames [start, stop) and store one Track per object. The "reid" tracker
+    needs ``reid_model`` (or ``tracker_params["reid_model"]``): a ready ReID model of the project or
+    "imagenet" (labeling/services/reid.py)."""
     from tracking.detectors import resolve_classes
     from tracking.errors import UnknownNameError
 
     start, stop = frame_range(video, start, stop)
-    choice = resolve_model(model, video.project_id)
+    choice = resolve_model(model, video.project_id, video)
     try:
         class_ids = resolve_classes(classes, choice.names)
     except UnknownNameError as exc:
@@ -265,6 +278,7 @@ def start_track_job(
         raise ValidationError("tracker_params must be an object of parameter names and values.")
     if not isinstance(tracker, str):
         raise ValidationError("tracker must be a tracker name.")
+    reid_spec, reid_model_id, tracker_params = _reid_choice(tracker, tracker_params, reid_model, video.project_id)
     _check_tracker(tracker, tracker_params, video.fps)
     if conf is not None:
         conf = _number(conf, "conf", 0.0, 1.0)
@@ -280,12 +294,32 @@ def start_track_job(
         "labels": {str(cid): lc.pk for cid, lc in mapping.items()},
         "tracker": tracker,
         "tracker_params": tracker_params,
+        "reid_model": reid_spec,  # what the engine gets: "imagenet" or the weights path
+        "reid_model_id": reid_model_id,
         "conf": conf,
         "imgsz": imgsz,
         "start": start,
         "stop": stop,
     }
     return _queue_job(video, JobKind.TRACK, params, user, frames_total=stop - start)
+
+
+def _reid_choice(tracker: str, tracker_params: dict, reid_model, project_id: int) -> tuple[str | None, int | None, dict]:
+    """The "reid" tracker's appearance model, given as ``reid_model`` or in ``tracker_params``; refused
+    for any other tracker. Returns (engine spec, ReidModel id, tracker_params without it)."""
+    from labeling.services.reid import resolve_reid_model
+
+    tracker_params = dict(tracker_params)
+    in_params = tracker_params.pop("reid_model", None)
+    if reid_model is not None and in_params is not None and str(reid_model) != str(in_params):
+        raise ValidationError("reid_model is given twice with different values (top level and in tracker_params).")
+    value = reid_model if reid_model is not None else in_params
+    if tracker != "reid":
+        if value is not None:
+            raise ValidationError(f'reid_model is used only by the "reid" tracker, not by "{tracker}".')
+        return None, None, tracker_params
+    spec, model_id = resolve_reid_model(value, project_id)
+    return spec, model_id, tracker_params
 
 
 def _check_tracker(name: str, params: dict, fps: float) -> None:
@@ -298,6 +332,19 @@ def _check_tracker(name: str, params: dict, fps: float) -> None:
         raise ValidationError(UNSUPPORTED[name])
     if name not in TRACKERS:
         raise UnknownNameError("tracker", name, TRACKERS)
+    if name == "reid":
+        # Same association as "trackroom" plus the appearance model the job names; check the parameters on
+        # "trackroom" so the web process does not load an appearance network just to validate them.
+        misplaced = sorted({"appearance", "reid_weights", "device"} & set(params))
+        if misplaced:
+            raise ValidationError(
+                f"The reid tracker takes its appearance from reid_model; {', '.join(misplaced)} do not apply."
+            )
+        params = dict(params)
+        weight = params.pop("reid_weight", None)
+        if weight is not None and (isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1):
+            raise ValidationError(f"reid_weight must be a number from 0 to 1 (the learned cue's share); got {weight!r}.")
+        name = "trackroom"
     if params:
         create_tracker(name, fps=fps, **params)
 

@@ -299,8 +299,9 @@ def test_track_frame_and_render_jobs(world, worker, media):
     render = wait_finished(job_runs.start_render_job(video=video, start=0, stop=20))
     assert render.status == JobStatus.DONE, render.error
     url = render.result["url"]
-    assert url.startswith("/media/renders/") and url.endswith(".webm")
-    path = media / url.removeprefix("/media/")
+    assert url == f"/api/jobs/{render.pk}/file/"
+    path = media / render.result["file"]
+    assert path.suffix == ".webm"
     assert path.is_file() and render.result["frames"] == 20
 
 
