@@ -9,7 +9,7 @@ import sys
 
 from .errors import TrackroomError
 
-COMMANDS = ["track", "sot", "render", "eval"]
+COMMANDS = ["track", "sot", "render", "eval", "convert", "reid-train"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,9 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
         try:
-            module = importlib.import_module(f"tracking.commands.{name}")
+            module = importlib.import_module(f"tracking.commands.{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"tracking.commands.{name}":
+            if exc.name != f"tracking.commands.{name.replace('-', '_')}":
                 raise
             continue  # command not written yet
         module.register(subparsers)
