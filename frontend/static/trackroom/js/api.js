@@ -26,11 +26,18 @@ export async function request(method, path, { json, form, signal, raw = false } 
   }
   const response = await fetch(path, { method, headers, body, signal, credentials: "same-origin" });
   if (raw) {
-    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+    if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => ({ detail: `The server answered ${response.status} ${response.statusText}.` })));
     return response;
   }
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON: an HTML error page (a missing route, a proxy's 502). Keep the status, say it plainly.
+    if (!response.ok) throw new ApiError(response.status, { detail: `The server answered ${response.status} ${response.statusText}.` });
+    throw new ApiError(response.status, { detail: "The server sent something that is not JSON." });
+  }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
