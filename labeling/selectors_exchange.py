@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from django.db.models import QuerySet
 
+from tracking.geometry import iou_matrix
+
 from .models import DetectionSet, EditRecord, Figure, FigureSource, Track, Video
 
 
@@ -66,19 +68,6 @@ def figure_boxes(track_ids, *, machine_only: bool = False) -> list[tuple]:
 IOU_THRESHOLD = 0.5  # a match in CLEAR and Identity metrics (TrackEval's default)
 
 
-def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
 def match_tracks(gt: dict, pred: dict) -> dict:
     """Per-track view of a scoring run. ``gt`` / ``pred``: {frame: [(track, (x1, y1, x2, y2)), ...]}.
 
@@ -101,7 +90,7 @@ def match_tracks(gt: dict, pred: dict) -> dict:
             pred_count[p] = pred_count.get(p, 0) + 1
         if not g_rows or not p_rows:
             continue
-        iou = _iou_matrix(np.array([b for _, b in g_rows], float), np.array([b for _, b in p_rows], float))
+        iou = iou_matrix(np.array([b for _, b in g_rows], float), np.array([b for _, b in p_rows], float))
         for i, j in zip(*np.nonzero(iou >= IOU_THRESHOLD - 1e-9)):
             key = (g_rows[i][0], p_rows[j][0])
             pair_frames[key] = pair_frames.get(key, 0) + 1

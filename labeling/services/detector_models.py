@@ -21,11 +21,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404
 
 from labeling.models import DetectorModel, Job, JobKind, JobStatus, ModelFormat, ModelTask, Project
-from labeling.services.uploads import save_with_staged_file, stage_upload
+from labeling.services.uploads import delete_with_file_unless_busy, save_with_staged_file, stage_upload
 from tracking.errors import ModelLoadError
 
 DEFAULT_ID = "default"
@@ -213,15 +212,4 @@ def jobs_using(model: DetectorModel):
 def detector_model_delete(*, model: DetectorModel) -> None:
     """Delete an uploaded model and its file; refused (ValidationError) while a queued/running job uses it.
     Finished jobs keep their figures; they only lose the ability to be re-run with this model."""
-    with transaction.atomic():
-        busy = list(jobs_using(model).values_list("id", flat=True))
-        if busy:
-            ids = ", ".join(str(i) for i in busy)
-            raise ValidationError(
-                f"Model '{model.name}' is in use by job{'s' if len(busy) > 1 else ''} {ids} (queued or running); "
-                "cancel or wait for them, then delete it."
-            )
-        file_name = model.file.name
-        model.delete()
-        storage = DetectorModel._meta.get_field("file").storage
-        transaction.on_commit(lambda: storage.delete(file_name) if file_name else None)
+    delete_with_file_unless_busy(model, jobs_using(model), "Model")

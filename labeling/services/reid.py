@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from labeling.models import Figure, FigureSource, Job, JobKind, JobStatus, Project, ReidModel, ReidStatus, Video
+from labeling.services.uploads import delete_with_file_unless_busy
 
 TRACK_JOB = "track-job"
 DETECTIONS_PREFIX = "detections:"
@@ -321,18 +322,7 @@ def reid_training_failed(*, model_id: int, losses: list | None = None, partial: 
 
 def reid_model_delete(*, model: ReidModel) -> None:
     """Delete the model and its file; refused while its training or a Track job using it is queued/running."""
-    with transaction.atomic():
-        busy = list(jobs_using(model).values_list("id", flat=True))
-        if busy:
-            ids = ", ".join(str(i) for i in busy)
-            raise ValidationError(
-                f"ReID model '{model.name}' is in use by job{'s' if len(busy) > 1 else ''} {ids} (queued or running); "
-                "cancel or wait for them, then delete it."
-            )
-        file_name = model.file.name
-        model.delete()
-        storage = ReidModel._meta.get_field("file").storage
-        transaction.on_commit(lambda: storage.delete(file_name) if file_name else None)
+    delete_with_file_unless_busy(model, jobs_using(model), "ReID model")
 
 
 # ------------------------------------------------------------------------------------ track with it

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 
@@ -59,3 +60,21 @@ def save_with_staged_file(instance, staged: Path, file_name: str):
         if stored_name:
             instance.file.storage.delete(stored_name)
         raise
+
+
+def delete_with_file_unless_busy(model, busy_jobs, what: str) -> None:
+    """Delete a row that owns an uploaded or trained file (a detector or ReID model) and then its file,
+    refused with a sentence while ``busy_jobs`` (queued or running jobs that need it) is not empty. The
+    file goes only once the row's deletion has committed."""
+    with transaction.atomic():
+        busy = list(busy_jobs.values_list("id", flat=True))
+        if busy:
+            ids = ", ".join(str(i) for i in busy)
+            raise ValidationError(
+                f"{what} '{model.name}' is in use by job{'s' if len(busy) > 1 else ''} {ids} (queued or running); "
+                "cancel or wait for them, then delete it."
+            )
+        file_name = model.file.name
+        storage = type(model)._meta.get_field("file").storage
+        model.delete()
+        transaction.on_commit(lambda: storage.delete(file_name) if file_name else None)

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import Cancelled, TrackroomError
+from ..geometry import iou_matrix
 from ..types import CancelToken
 from .appearance import (
     ARCH,
@@ -231,15 +232,7 @@ def _padded_iou(a: np.ndarray, b: np.ndarray, padding: float) -> np.ndarray:
         pad = (boxes[:, 3] - boxes[:, 1])[:, None] * padding
         return np.concatenate([boxes[:, :2] - pad, boxes[:, 2:4] + pad], axis=1)
 
-    a, b = grow(a), grow(b)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    return iou_matrix(grow(a), grow(b))
 
 
 def feasible_matches(
