@@ -256,6 +256,7 @@ def test_track_with_the_reid_tracker_checks_its_model(world, media):
         ({"tracker": "bytetrack", "tracker_params": {"reid_model": ours.pk}}, "only by the \"reid\" tracker"),
         ({"tracker": "reid", "tracker_params": {"reid_model": ours.pk, "appearance": "colour"}}, "do not apply"),
         ({"tracker": "reid", "tracker_params": {"reid_model": ours.pk, "no_such_param": 1}}, "no_such_param"),
+        ({"tracker": "reid", "tracker_params": {"reid_model": ours.pk, "reid_weight": 2}}, "reid_weight must be"),
     ]
     for body, message in cases:
         response = track(world, **body)
@@ -270,6 +271,11 @@ def test_track_with_the_reid_tracker_checks_its_model(world, media):
     assert params["reid_model_id"] == ours.pk and Path(params["reid_model"]) == Path(ours.file.path)
     response = track(world, tracker="reid", tracker_params={"reid_model": "imagenet"})
     assert response.status_code == 201 and response.json()["params"]["reid_model"] == "imagenet"
+    # The Track dialog sends reid_model at the top level, with the learned cue's share.
+    response = track(world, tracker="reid", reid_model=ours.pk, tracker_params={"reid_weight": 0.5})
+    assert response.status_code == 201, response.content
+    assert response.json()["params"]["reid_model_id"] == ours.pk
+    assert response.json()["params"]["tracker_params"] == {"reid_weight": 0.5}
     # A Track job with the model queued: it cannot be deleted now.
     assert world.client("manager").delete(f"/api/reid-models/{ours.pk}/").status_code == 400
 
