@@ -15,29 +15,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
-CHROMIUM = os.environ.get("TRACKROOM_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+sys.path.insert(0, str(ROOT))
+from tests.browser.live_server import CHROMIUM, CHROMIUM_FLAGS, Server  # noqa: E402  (the browser tests' server)
+
 BUDGET_MS = 16.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def default_video() -> Path:
@@ -46,54 +35,6 @@ def default_video() -> Path:
         return Path(env)
     out = subprocess.run([str(ROOT / "scripts" / "fetch-pets09")], capture_output=True, text=True, check=True)
     return Path(out.stdout.strip().splitlines()[-1])
-
-
-class Server:
-    """daphne on a free port over a fresh data folder, as scripts/run serves it."""
-
-    def __init__(self, data_dir: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        dropped = ("DATABASE_URL", "REDIS_URL", "TRACKROOM_PRODUCTION", "DJANGO_SETTINGS_MODULE")
-        self.env = {k: v for k, v in os.environ.items() if k not in dropped}
-        self.env.update(TRACKROOM_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
-        self.log = data_dir / "server.log"
-        self.proc = None
-
-    def manage(self, *args: str) -> str:
-        out = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True)
-        if out.returncode:
-            raise SystemExit(f"manage.py {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
-        return out.stdout
-
-    def start(self) -> tuple[str, str]:
-        self.manage("migrate", "--noinput")
-        login = re.search(r"Login: (\S+) / (\S+)", self.manage("bootstrap"))
-        if not login:
-            raise SystemExit("bootstrap printed no login")
-        self.proc = subprocess.Popen(
-            [str(Path(PY).parent / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "trackroom.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit("server exited:\n" + self.log.read_text())
-            try:
-                if requests.get(self.url + "/accounts/login/", timeout=2).status_code == 200:
-                    return login.group(1), login.group(2)
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise SystemExit("server did not come up:\n" + self.log.read_text())
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 def short_clip(source: Path, out: Path, frames: int) -> Path:
@@ -131,9 +72,10 @@ def main() -> int:
     tmp = tempfile.TemporaryDirectory(prefix="trackroom-canvas-bench-")
     data = Path(tmp.name)
     server = Server(data)
-    username, password = server.start()
+    server.start()
+    username, password = "admin", server.password("admin")
     try:
-        token = requests.post(f"{server.url}/api/auth/token/", json={"username": username, "password": password}).json()["token"]
+        token = server.token(username)
         headers = {"Authorization": f"Token {token}"}
         project = requests.get(f"{server.url}/api/projects/", headers=headers).json()["results"][0]
         clip = short_clip(args.video or default_video(), data / "clip.avi", args.frames)
