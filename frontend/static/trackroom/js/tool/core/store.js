@@ -379,7 +379,7 @@ export class Store extends EventTarget {
 
   async _guard(fn) {
     try {
-      return await fn();
+      return await this.undoStack.during(fn());
     } catch (e) {
       if (e.status !== 409 && !e._notified) this.notify(e.message, "error");
       e._notified = true;

@@ -25,9 +25,19 @@ export class UndoStack extends EventTarget {
   undo() { return this._queue(() => this._step(this.done, this.undone, "undo")); }
   redo() { return this._queue(() => this._step(this.undone, this.done, "redo")); }
 
+  // Edits still talking to the server: their entries are pushed when the server has answered, so an
+  // undo pressed meanwhile waits for them and undoes the newest edit, not the one before it.
+  during(promise) {
+    this.inflight = this.inflight || new Set();
+    this.inflight.add(promise);
+    promise.catch(() => {}).finally(() => this.inflight.delete(promise));
+    return promise;
+  }
+
   _queue(fn) {
     this.pending = (this.pending || 0) + 1;
-    const run = (this._chain || Promise.resolve()).then(fn).finally(() => { this.pending--; });
+    const saving = () => Promise.allSettled([...(this.inflight || [])]);
+    const run = (this._chain || Promise.resolve()).then(saving).then(fn).finally(() => { this.pending--; });
     this._chain = run.catch(() => {});
     return run;
   }

@@ -100,7 +100,9 @@ export function mountObjects(store, container, { isPlaying = () => false } = {})
     const r = el("div", {
       class: `obj-row${selected ? " selected" : ""}${hidden ? " hidden" : ""}${fig ? "" : " absent"}`,
       "data-testid": "object-row", "data-track": track.id, "data-number": track.number, "data-source": source || "",
-      onclick: () => store.select(selected ? null : track.id),
+      // The store's selection now, not the one this row was drawn with: a row drawn a moment ago
+      // (before an Escape or a click elsewhere was rendered) must not toggle the wrong way.
+      onclick: () => store.select(store.selectedTrackId === track.id ? null : track.id),
     },
       el("span", { class: "swatch", style: `background:${color}` }),
       el("span", { class: "num", text: `#${track.number}` }),
