@@ -38,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.mot_quality import load_frames  # noqa: E402  (same frames as the motion benchmark)
 from tracking.metrics import evaluate_mot  # noqa: E402
 from tracking.mot import DEFAULT_REID_WEIGHT, RECOMMENDED_NAME, REID_NAME, create_tracker  # noqa: E402
 from tracking.motchallenge import detections_by_frame, write_mot  # noqa: E402
@@ -46,13 +47,6 @@ from tracking.types import Detections  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "benchmarks" / "pets09-s2l1"
 OUT = ROOT / "benchmarks" / "out" / "reid_quality"
-
-
-def load_frames(video: Path, count: int) -> list[np.ndarray]:
-    from tracking.video import open_video
-
-    with open_video(video) as src:
-        return [frame for _, frame in src.frames(0, count)]
 
 
 class Precomputed:

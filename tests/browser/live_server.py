@@ -107,6 +107,29 @@ class Server:
         except ValueError:
             return r.status_code, r.content
 
+    def create_project(self, name: str, *, labels=({"name": "person", "shape": "box"},), members=(), video=None,
+                       user: str = "admin") -> dict:
+        """A project made through the API as `user`: its labels (dicts for the labels API), members
+        ((username, role) pairs) and, given a path, one uploaded video. Returns {"project", "labels"
+        (name -> label), "video"}."""
+        status, project = self.api("POST", "/api/projects/", json={"name": name}, user=user)
+        assert status == 201, project
+        base = f"/api/projects/{project['id']}"
+        made = {}
+        for body in labels:
+            status, label = self.api("POST", f"{base}/labels/", json=body, user=user)
+            assert status == 201, label
+            made[label["name"]] = label
+        for username, role in members:
+            status, body = self.api("POST", f"{base}/members/", json={"username": username, "role": role}, user=user)
+            assert status == 201, body
+        uploaded = None
+        if video is not None:
+            with Path(video).open("rb") as fh:
+                status, uploaded = self.api("POST", f"{base}/videos/", files={"file": (Path(video).name, fh)}, user=user)
+            assert status == 201, uploaded
+        return {"project": project, "labels": made, "video": uploaded}
+
     def wait_job(self, job_id: int, user: str = "admin", timeout: float = 120) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -42,13 +42,8 @@ def assert_no_junk(page):
 @pytest.fixture(scope="module")
 def ready_project(server, short_clip):
     """A project made through the API: admin owns it, one short video with one manual track."""
-    status, project = server.api("POST", "/api/projects/", json={"name": "Export checks"})
-    assert status == 201, project
-    status, label = server.api("POST", f"/api/projects/{project['id']}/labels/", json={"name": "person", "shape": "box"})
-    assert status == 201, label
-    with short_clip.open("rb") as fh:
-        status, video = server.api("POST", f"/api/projects/{project['id']}/videos/", files={"file": fh})
-    assert status == 201, video
+    made = server.create_project("Export checks", video=short_clip)
+    project, label, video = made["project"], made["labels"]["person"], made["video"]
     status, track = server.api("POST", "/api/tracks/", json={"video": video["id"], "label": label["id"]})
     assert status == 201, track
     figures = [{"track": track["id"], "frame": f, "data": {"x1": 100 + f, "y1": 80, "x2": 140 + f, "y2": 170}}

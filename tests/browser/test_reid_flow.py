@@ -24,13 +24,8 @@ def by_id(page, name):
 @pytest.fixture(scope="module")
 def tracked_clip(server, short_clip):
     """A project with the short clip, tracked by the default detector (its boxes are the training data)."""
-    status, project = server.api("POST", "/api/projects/", json={"name": "ReID flow"})
-    assert status == 201, project
-    status, label = server.api("POST", f"/api/projects/{project['id']}/labels/", json={"name": "person", "shape": "box"})
-    assert status == 201, label
-    with short_clip.open("rb") as fh:
-        status, video = server.api("POST", f"/api/projects/{project['id']}/videos/", files={"file": fh})
-    assert status == 201, video
+    made = server.create_project("ReID flow", video=short_clip)
+    project, label, video = made["project"], made["labels"]["person"], made["video"]
     status, job = server.api("POST", f"/api/videos/{video['id']}/jobs/track/",
                              json={"model": "default", "classes": ["person"], "tracker": "trackroom", "imgsz": IMGSZ,
                                    "stop": TRACK_FRAMES})  # fmt: skip

@@ -28,26 +28,21 @@ def wait_until(check, timeout=10.0, what="condition"):
 
 @pytest.fixture(scope="module")
 def setup(server, short_clip):
-    status, project = server.api("POST", "/api/projects/", {"name": "Editor tests"})
-    assert status == 201, project
-    pid = project["id"]
-    labels = {}
-    for name, shape, color, extra in [
-        ("person", "box", "#ff6b00", {}),
-        ("zone", "polygon", "#3d8bfd", {}),
-        ("body", "points", "#3ccf7a", {"skeleton": {"keypoints": KEYPOINTS, "edges": [[0, 1], [1, 2]]}}),
-        ("blob", "mask", "#d45cff", {}),
-        ("car", "box", "#ffd166", {}),
-    ]:
-        status, label = server.api("POST", f"/api/projects/{pid}/labels/", {"name": name, "shape": shape, "color": color, **extra})
-        assert status == 201, label
-        labels[name] = label["id"]
-    for user, role in [("alice", "annotator"), ("bob", "annotator"), ("vera", "viewer")]:
-        status, body = server.api("POST", f"/api/projects/{pid}/members/", {"username": user, "role": role})
-        assert status == 201, body
-    with short_clip.open("rb") as fh:
-        status, video = server.api("POST", f"/api/projects/{pid}/videos/", files={"file": ("pets09-first60.avi", fh)})
-    assert status == 201, video
+    made = server.create_project(
+        "Editor tests",
+        labels=[
+            {"name": "person", "shape": "box", "color": "#ff6b00"},
+            {"name": "zone", "shape": "polygon", "color": "#3d8bfd"},
+            {"name": "body", "shape": "points", "color": "#3ccf7a",
+             "skeleton": {"keypoints": KEYPOINTS, "edges": [[0, 1], [1, 2]]}},
+            {"name": "blob", "shape": "mask", "color": "#d45cff"},
+            {"name": "car", "shape": "box", "color": "#ffd166"},
+        ],
+        members=[("alice", "annotator"), ("bob", "annotator"), ("vera", "viewer")],
+        video=short_clip,
+    )  # fmt: skip
+    pid, video = made["project"]["id"], made["video"]
+    labels = {name: label["id"] for name, label in made["labels"].items()}
     return {"project": pid, "video": video, "labels": labels}
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import dramatiq
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from labeling.models import Figure, Job, JobKind, LabelClass, Membership, Project, Role, ShapeKind, Track, Video
+from trackroom.broker import boot_worker_process, get_broker
 
 ROLES = ["owner", "manager", "annotator", "viewer", "outsider", "anonymous"]
 
@@ -104,3 +106,25 @@ def make(db):
     from types import SimpleNamespace
 
     return SimpleNamespace(video=make_video, box=make_box_figure)
+
+
+@pytest.fixture
+def media(tmp_path, settings):
+    """A fresh media folder (and frame cache) for tests that store files."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    settings.FRAME_CACHE_DIR = tmp_path / "frames"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def worker():
+    """A real dramatiq Worker (2 threads) on the in-memory broker, as the embedded default runs it."""
+    broker = get_broker()
+    boot_worker_process()
+    broker.flush_all()
+    w = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
+    w.start()
+    yield w
+    w.stop()
+    broker.flush_all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.models import Figure, LabelClass, Membership, Project, Role, Track, Video
+from labeling.models import Figure, LabelClass, Membership, Project, Role, Video
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,6 @@ import shutil
 import time
 from pathlib import Path
 
-import dramatiq
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
@@ -21,7 +20,7 @@ from labeling.models import (
 )  # fmt: skip
 from labeling.services import job_runs
 from tests.conftest import make_moving_boxes_clip
-from trackroom.broker import boot_worker_process, get_broker
+from trackroom.broker import get_broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,13 +77,6 @@ class Setup:
 
 
 @pytest.fixture
-def media(tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_ROOT.mkdir()
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def world(media, moving_boxes_clip):
     return Setup(media, moving_boxes_clip)
 
@@ -92,19 +84,6 @@ def world(media, moving_boxes_clip):
 @pytest.fixture
 def long_world(media, long_clip):
     return Setup(media, long_clip, "long.avi")
-
-
-@pytest.fixture
-def worker():
-    """A real dramatiq Worker (2 threads) on the in-memory broker, as the embedded default runs it."""
-    broker = get_broker()
-    boot_worker_process()
-    broker.flush_all()
-    w = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
-    w.start()
-    yield w
-    w.stop()
-    broker.flush_all()
 
 
 def wait_for(predicate, timeout=30.0, what="condition"):

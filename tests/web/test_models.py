@@ -61,13 +61,6 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
             "coco": [model.model.names[i] for i in range(80)]}  # fmt: skip
 
 
-@pytest.fixture
-def media(tmp_path, settings) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_ROOT.mkdir()
-    return settings.MEDIA_ROOT
-
-
 def url(project_id: int, model_id=None) -> str:
     base = f"/api/projects/{project_id}/models/"
     return base if model_id is None else f"{base}{model_id}/"

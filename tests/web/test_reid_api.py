@@ -20,13 +20,6 @@ pytestmark = pytest.mark.django_db
 PAYLOAD = b"trackroom-reid-test-weights" * 100
 
 
-@pytest.fixture
-def media(tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_ROOT.mkdir()
-    return settings.MEDIA_ROOT
-
-
 def ready_model(media: Path, objects, name="walkers", losses=((1, 2.0), (2, 1.5), (3, 1.2))) -> ReidModel:
     model = ReidModel.objects.create(
         project=objects.project, name=name, status=ReidStatus.READY, params={"steps": 3},

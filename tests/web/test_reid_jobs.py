@@ -16,7 +16,6 @@ from pathlib import Path
 
 import av
 import cv2
-import dramatiq
 import numpy as np
 import pytest
 from asgiref.sync import sync_to_async
@@ -33,7 +32,6 @@ from labeling.models import (
 from labeling.services import job_runs
 from labeling.services import reid as reid_services
 from tests.conftest import make_moving_boxes_clip
-from trackroom.broker import boot_worker_process, get_broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,26 +57,6 @@ def pets_clip(pets09_video, tmp_path_factory) -> Path:
     writer.release()
     cap.release()
     return path
-
-
-@pytest.fixture
-def media(tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_ROOT.mkdir()
-    settings.FRAME_CACHE_DIR = tmp_path / "frames"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def worker():
-    broker = get_broker()
-    boot_worker_process()
-    broker.flush_all()
-    w = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
-    w.start()
-    yield w
-    w.stop()
-    broker.flush_all()
 
 
 def client_for(user) -> APIClient:
